@@ -1,0 +1,1 @@
+"""PAdES signing and validation on pyHanko; trust and revocation policy."""
