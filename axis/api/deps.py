@@ -1,0 +1,40 @@
+"""Request plumbing shared by the routers: the hub, the caller, the body within its limit."""
+
+from __future__ import annotations
+
+from fastapi import Request
+from starlette.concurrency import run_in_threadpool
+
+from axis.domain import BadPackage, Principal, TooLarge
+from axis.service import keys
+from axis.service.context import Hub
+
+
+def get_hub(request: Request) -> Hub:
+    return request.app.state.hub
+
+
+async def get_principal(request: Request) -> Principal:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    raw = token if scheme.lower() == "bearer" else None
+    return await run_in_threadpool(keys.authenticate, request.app.state.hub.db, raw)
+
+
+async def read_limited_body(request: Request, limit: int) -> bytes:
+    """Read the body, refusing (413) as soon as it passes the limit instead of after."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise TooLarge(f"the body is {declared} bytes; this hub accepts at most {limit}",
+                       code="BODY_TOO_LARGE")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise TooLarge(f"the body passes {limit} bytes, the most this hub accepts",
+                           code="BODY_TOO_LARGE")
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    if not body:
+        raise BadPackage("the body is empty: send an edXML package", code="BODY_EMPTY")
+    return body

@@ -1,0 +1,24 @@
+"""Composition root: settings → database, object store, checks → a Hub."""
+
+from __future__ import annotations
+
+from archive import open_store
+from axis.adapters.database import Database
+from axis.config import Settings
+from axis.service.checks import PackageCheck
+from axis.service.context import Hub
+
+
+def default_checks(settings: Settings) -> list[PackageCheck]:
+    """The checks a document passes, in order (signatures before the rules that read them)."""
+    return []
+
+
+def build_hub(settings: Settings | None = None, *, create_schema: bool = True) -> Hub:
+    settings = settings or Settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.resolved_database_url, sqlite_synchronous=settings.sqlite_synchronous)
+    if create_schema:
+        db.create_all()
+    store = open_store(settings.resolved_store_url)
+    return Hub(settings=settings, db=db, store=store, checks=default_checks(settings))

@@ -1,0 +1,191 @@
+"""The `axis` command: run the hub, administer it on its host, and act as an agency client."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from axis.cli import client
+from axis.config import Settings
+from axis.domain import HubError
+
+app = typer.Typer(
+    help="axis: electronic document interconnection hub (edXML, QCVN 102:2016).",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+agency_app = typer.Typer(help="The agency directory (run on the hub's host).", no_args_is_help=True)
+key_app = typer.Typer(help="API keys (run on the hub's host).", no_args_is_help=True)
+app.add_typer(agency_app, name="agency")
+app.add_typer(key_app, name="key")
+console = Console()
+err = Console(stderr=True)
+
+
+def _hub():
+    from axis.bootstrap import build_hub
+
+    return build_hub(Settings())
+
+
+def _run(fn, *args):  # noqa: ANN001, ANN202
+    try:
+        return fn(*args)
+    except HubError as exc:
+        err.print(f"[red]{exc.code}[/]: {exc.message}")
+        for f in exc.findings:
+            err.print(f"  {f.code}: {f.message}")
+        raise typer.Exit(1) from exc
+
+
+@app.command()
+def serve(host: Annotated[str | None, typer.Option(help="address to listen on")] = None,
+          port: Annotated[int | None, typer.Option(help="port to listen on")] = None,
+          workers: Annotated[int, typer.Option(help="API processes")] = 1) -> None:
+    """Start the hub (embedded default: SQLite and a local store under AXIS_DATA_DIR)."""
+    import uvicorn
+
+    settings = Settings()
+    host = host or settings.host
+    port = port or settings.port
+    hub = _hub()  # create the schema and data dir once, before the workers start
+    hub.close()
+    console.print(f"axis hub on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
+    console.print(f"  database {settings.resolved_database_url}")
+    console.print(f"  store    {settings.resolved_store_url}")
+    uvicorn.run("axis.api.main:app", host=host, port=port, workers=workers,
+                log_level="warning", access_log=False)
+
+
+@agency_app.command("add")
+def agency_add(code: str, name: str,
+               parent: Annotated[str | None, typer.Option(help="parent agency code")] = None
+               ) -> None:
+    """Register an agency. Prints its API key (shown once) as the last line."""
+    from axis.service import agencies
+
+    hub = _hub()
+    key = _run(agencies.add_agency, hub.db, code, name, parent)
+    console.print(f"agency {code.strip().upper()} added. Its API key (shown once, keep it safe):")
+    print(key)
+
+
+@agency_app.command("list")
+def agency_list(as_json: Annotated[bool, typer.Option("--json")] = False,
+                q: Annotated[str | None, typer.Option(help="filter by code or name")] = None
+                ) -> None:
+    """List the directory."""
+    from axis.service import agencies
+
+    items, cursor = agencies.list_agencies(_hub().db, limit=100_000, query=q)
+    if as_json:
+        sys.stdout.write(json.dumps(items, ensure_ascii=False, indent=2) + "\n")
+        return
+    table = Table("code", "name", "parent", "active")
+    for a in items:
+        table.add_row(a["code"], a["name"], a["parent"] or "", "yes" if a["active"] else "no")
+    console.print(table)
+
+
+@agency_app.command("deactivate")
+def agency_deactivate(code: str) -> None:
+    """Stop delivering to an agency (packages naming it are refused)."""
+    from axis.service import agencies
+
+    _run(agencies.set_active, _hub().db, code, False)
+    console.print(f"agency {code} deactivated")
+
+
+@agency_app.command("activate")
+def agency_activate(code: str) -> None:
+    """Resume delivering to an agency."""
+    from axis.service import agencies
+
+    _run(agencies.set_active, _hub().db, code, True)
+    console.print(f"agency {code} activated")
+
+
+@agency_app.command("key")
+def agency_key(code: str, label: str = "") -> None:
+    """Issue another API key for an agency (printed as the last line)."""
+    from axis.service import agencies
+
+    key = _run(agencies.new_agency_key, _hub().db, code, label)
+    console.print(f"new key for {code} (shown once):")
+    print(key)
+
+
+@key_app.command("issue")
+def key_issue(role: Annotated[str, typer.Argument(help="operator or archivist")],
+              label: str = "") -> None:
+    """Issue a key for hub staff (operator or archivist); printed as the last line."""
+    from axis.service import agencies
+
+    try:
+        key = agencies.new_staff_key(_hub().db, role, label)
+    except ValueError as exc:
+        err.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from exc
+    console.print(f"new {role} key (shown once):")
+    print(key)
+
+
+@key_app.command("revoke")
+def key_revoke(key_id: Annotated[str, typer.Argument(help="the key id (second part of the key)")]
+               ) -> None:
+    """Revoke an API key; it stops working at once."""
+    from axis.service import keys
+
+    _run(keys.revoke_key, _hub().db, _key_id(key_id))
+    console.print(f"key {_key_id(key_id)} revoked")
+
+
+def _key_id(value: str) -> str:
+    parts = value.split("_")
+    return parts[1] if len(parts) == 3 and parts[0] == "axis" else value
+
+
+@key_app.command("list")
+def key_list(agency: str | None = None,
+             as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """List keys (never their secrets)."""
+    from axis.service import keys
+
+    rows = keys.list_keys(_hub().db, agency)
+    if as_json:
+        sys.stdout.write(json.dumps(rows, default=str, indent=2) + "\n")
+        return
+    table = Table("key id", "role", "agency", "label", "created", "revoked")
+    for r in rows:
+        table.add_row(r["key_id"], r["role"], r["agency"] or "", r["label"],
+                      str(r["created_at"]), str(r["revoked_at"] or ""))
+    console.print(table)
+
+
+for name in ("send", "inbox", "fetch", "ack", "status", "timeline"):
+    app.command(name)(getattr(client, name))
+
+
+def _mount_optional(module: str, *, name: str | None = None, commands: bool = False) -> None:
+    """Sub-commands that live in their own modules (sign/verify, check, archive, ...)."""
+    try:
+        mod = importlib.import_module(module)
+    except ImportError:
+        return
+    sub: typer.Typer = mod.app
+    if commands:
+        for info in sub.registered_commands:
+            app.registered_commands.append(info)
+    else:
+        app.add_typer(sub, name=name)
+
+
+_mount_optional("axis.cli.sign_commands", commands=True)
+_mount_optional("axis.cli.check_commands", commands=True)
+_mount_optional("axis.cli.archive_commands", name="archive")

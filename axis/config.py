@@ -1,0 +1,67 @@
+"""One settings object, read from AXIS_* environment variables, with embedded defaults.
+
+The embedded default needs nothing installed: SQLite and a local directory store under the data dir.
+PostgreSQL and S3/MinIO are chosen by setting a URL, not by a code path fork.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MB = 1024 * 1024
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="AXIS_", env_file=None, extra="ignore")
+
+    data_dir: Path = Path("./axis-data")
+    database_url: str | None = None  # default: sqlite under data_dir
+    store_url: str | None = None  # default: local directory under data_dir; or s3://...
+    host: str = "127.0.0.1"
+    port: int = 8080
+
+    max_body_bytes: int = 50 * MB
+    sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"  # FULL: a receipt survives power loss
+
+    signature_policy: Literal["strict", "lenient", "off"] = "strict"
+    # PEM files or directories, separated by ":" or ",".
+    trust_roots: str = ""
+    trust_intermediates: str = ""
+    revocation_policy: Literal["hard-fail", "soft-fail", "off"] = "soft-fail"
+    validation_timeout_s: float = 20.0
+    rules: str | None = None  # a file of rule severity overrides, or "off"
+
+    inbox_page_max: int = 500
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'axis.db').resolve()}"
+
+    @cached_property
+    def resolved_store_url(self) -> str:
+        if self.store_url:
+            return self.store_url
+        return str((self.data_dir / "objects").resolve())
+
+    @property
+    def trust_root_paths(self) -> list[str]:
+        return _split_paths(self.trust_roots)
+
+    @property
+    def trust_intermediate_paths(self) -> list[str]:
+        return _split_paths(self.trust_intermediates)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")
+
+
+def _split_paths(value: str) -> list[str]:
+    return [p for p in re.split(r"[:,]", value) if p.strip()]

@@ -1,0 +1,124 @@
+"""Domain vocabulary of the hub: who is calling, and the errors a use case can end in."""
+
+from __future__ import annotations
+
+import os
+import time
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from formats.findings import Finding
+
+VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
+
+ROLES = ("agency", "operator", "archivist")
+
+
+@dataclass(frozen=True)
+class Principal:
+    key_id: str
+    role: str  # agency | operator | archivist
+    agency_code: str | None = None
+
+    @property
+    def is_operator(self) -> bool:
+        return self.role == "operator"
+
+
+class HubError(Exception):
+    """A use case ended in a refusal the client can act on. Maps to one HTTP status."""
+
+    status = 400
+    code = "BAD_REQUEST"
+
+    def __init__(self, message: str, *, findings: list[Finding] | None = None,
+                 code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.findings = findings or []
+        if code:
+            self.code = code
+
+    def to_dict(self) -> dict:
+        return {
+            "error": self.code,
+            "message": self.message,
+            "findings": [f.to_dict() for f in self.findings],
+        }
+
+
+class BadPackage(HubError):
+    status, code = 400, "BAD_PACKAGE"
+
+
+class Unauthorized(HubError):
+    status, code = 401, "UNAUTHORIZED"
+
+
+class Forbidden(HubError):
+    status, code = 403, "FORBIDDEN"
+
+
+class NotFound(HubError):
+    status, code = 404, "NOT_FOUND"
+
+
+class Conflict(HubError):
+    status, code = 409, "CONFLICT"
+
+
+class TooLarge(HubError):
+    status, code = 413, "TOO_LARGE"
+
+
+class Rejected(HubError):
+    status, code = 422, "REJECTED"
+
+
+class Unavailable(HubError):
+    status, code = 503, "UNAVAILABLE"
+    retry_after = 5
+
+
+@dataclass
+class Receipt:
+    id: str
+    kind: str
+    document_id: str
+    sha256: str
+    received_at: datetime
+    recipients: list[str]
+    findings: list[dict] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "document_id": self.document_id,
+            "sha256": self.sha256,
+            "received_at": show_time(self.received_at),
+            "recipients": self.recipients,
+            "findings": self.findings,
+        }
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def show_time(dt: datetime | None) -> str | None:
+    """Times are stored in UTC and shown in Vietnam time (+07:00)."""
+    if dt is None:
+        return None
+    return dt.astimezone(VIETNAM).isoformat(timespec="milliseconds")
+
+
+def new_id() -> str:
+    """32 hex chars, sortable by creation time (48-bit ms clock + 80 random bits)."""
+    return f"{time.time_ns() // 1_000_000:012x}{os.urandom(10).hex()}"
+
+
+def nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text).strip()

@@ -1,0 +1,21 @@
+"""The hub's running parts, built once per process and handed to every use case."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from archive.store import ObjectStore
+from axis.adapters.database import Database
+from axis.config import Settings
+from axis.service.checks import PackageCheck
+
+
+@dataclass
+class Hub:
+    settings: Settings
+    db: Database
+    store: ObjectStore
+    checks: list[PackageCheck] = field(default_factory=list)
+
+    def close(self) -> None:
+        self.db.dispose()

@@ -1,0 +1,159 @@
+"""What an agency reads: its inbox, the packages themselves, and each document's timeline."""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+
+from archive.store import StoreError
+from axis.adapters.tables import Delivery, Message, TimelineEvent
+from axis.domain import Forbidden, NotFound, Principal, Unavailable, show_time, utcnow
+from axis.service.context import Hub
+from formats.model import STATUS_CODES
+
+BUSINESS_NAMES = {0: "new", 1: "revoke", 2: "update", 3: "replace"}
+
+
+def _agency(principal: Principal) -> str:
+    if principal.role != "agency" or not principal.agency_code:
+        raise Forbidden("only agency keys have an inbox", code="ROLE_NOT_AGENCY")
+    return principal.agency_code
+
+
+def list_inbox(hub: Hub, principal: Principal, *, limit: int = 100,
+               cursor: int | None = None) -> dict:
+    """Items not yet acknowledged, oldest first; the cursor is the last delivery seen."""
+    agency = _agency(principal)
+    limit = max(1, min(limit, hub.settings.inbox_page_max))
+    with hub.db.read() as session:
+        q = (
+            select(Delivery.seq, Message)
+            .join(Message, Message.id == Delivery.message_id)
+            .where(Delivery.recipient_code == agency, Delivery.pending.is_(True))
+            .order_by(Delivery.seq)
+            .limit(limit + 1)
+        )
+        if cursor is not None:
+            q = q.where(Delivery.seq > cursor)
+        rows = session.execute(q).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    items = [
+        {
+            "id": m.id,
+            "kind": m.kind,
+            "document_id": m.document_id,
+            "from": m.sender_code,
+            "subject": m.subject,
+            "received_at": show_time(m.received_at),
+            "business": BUSINESS_NAMES.get(m.business_type, "new") if m.kind == "edoc" else None,
+            "status_code": m.status_code,
+            "size": m.size,
+        }
+        for _, m in rows
+    ]
+    return {"items": items, "next_cursor": str(rows[-1][0]) if more else None}
+
+
+def fetch(hub: Hub, principal: Principal, message_id: str) -> tuple[bytes, Message]:
+    """The package bytes, for its sender and its recipients only (others: 404, not 403,
+    so the existence of another agency's message is not disclosed)."""
+    agency = _agency(principal)
+    with hub.db.read() as session:
+        msg = session.get(Message, message_id)
+        if msg is None:
+            raise NotFound(f"no message {message_id}", code="MESSAGE_NOT_FOUND")
+        delivery = session.scalar(
+            select(Delivery).where(Delivery.message_id == message_id,
+                                   Delivery.recipient_code == agency)
+        )
+        if delivery is None and msg.sender_code != agency:
+            raise NotFound(f"no message {message_id}", code="MESSAGE_NOT_FOUND")
+    body = msg.inline_body
+    if body is None:
+        try:
+            body = hub.store.get(msg.sha256)
+        except StoreError as exc:
+            raise Unavailable(f"the document store is unavailable: {exc}",
+                              code="STORE_UNAVAILABLE") from exc
+    if delivery is not None and delivery.fetched_at is None:
+        with hub.db.write() as session:
+            session.execute(
+                update(Delivery)
+                .where(Delivery.seq == delivery.seq, Delivery.fetched_at.is_(None))
+                .values(fetched_at=utcnow())
+            )
+    return body, msg
+
+
+def report(hub: Hub, principal: Principal, message_id: str) -> dict:
+    _, msg = _visible(hub, principal, message_id)
+    return {"id": msg.id, "document_id": msg.document_id, "findings": msg.findings,
+            **(msg.report or {})}
+
+
+def _visible(hub: Hub, principal: Principal, message_id: str) -> tuple[str, Message]:
+    with hub.db.read() as session:
+        msg = session.get(Message, message_id)
+        if msg is not None:
+            if principal.role in ("archivist", "operator"):
+                return principal.role, msg
+            agency = principal.agency_code
+            if msg.sender_code == agency:
+                return "sender", msg
+            seen = session.scalar(
+                select(Delivery.seq).where(Delivery.message_id == message_id,
+                                           Delivery.recipient_code == agency)
+            )
+            if seen is not None:
+                return "recipient", msg
+    raise NotFound(f"no message {message_id}", code="MESSAGE_NOT_FOUND")
+
+
+def timeline(hub: Hub, principal: Principal, message_id: str) -> dict:
+    """Per recipient: delivered, fetched, acknowledged, and each status with its time.
+    The sender sees every recipient; a recipient sees its own line."""
+    role, msg = _visible(hub, principal, message_id)
+    with hub.db.read() as session:
+        deliveries = session.scalars(
+            select(Delivery).where(Delivery.message_id == msg.id).order_by(Delivery.seq)
+        ).all()
+        events = session.scalars(
+            select(TimelineEvent).where(TimelineEvent.document_id == msg.document_id)
+            .order_by(TimelineEvent.id)
+        ).all()
+    if role == "recipient":
+        deliveries = [d for d in deliveries if d.recipient_code == principal.agency_code]
+        events = [e for e in events if e.agency_code == principal.agency_code]
+    lines = {
+        d.recipient_code: {
+            "agency": d.recipient_code,
+            "delivered_at": show_time(d.created_at),
+            "fetched_at": show_time(d.fetched_at),
+            "acked_at": show_time(d.acked_at),
+            "events": [],
+        }
+        for d in deliveries
+    }
+    for e in events:
+        line = lines.setdefault(
+            e.agency_code,
+            {"agency": e.agency_code, "delivered_at": None, "fetched_at": None,
+             "acked_at": None, "events": []},
+        )
+        line["events"].append({
+            "event": e.event,
+            "code": e.status_code,
+            "meaning": STATUS_CODES.get(e.status_code or "", None),
+            "description": e.description,
+            "staff": e.staff,
+            "at": show_time(e.at),
+            "message_id": e.message_id,
+        })
+    return {
+        "id": msg.id,
+        "kind": msg.kind,
+        "document_id": msg.document_id,
+        "from": msg.sender_code,
+        "received_at": show_time(msg.received_at),
+        "recipients": list(lines.values()),
+    }

@@ -1,0 +1,248 @@
+"""Submitting packages: parse once, check once, store once, route in one transaction."""
+
+from __future__ import annotations
+
+import hashlib
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from archive.store import StoreError
+from axis.adapters.tables import Agency, Delivery, Document, Message, TimelineEvent
+from axis.domain import (
+    BadPackage,
+    Conflict,
+    Forbidden,
+    Principal,
+    Receipt,
+    Rejected,
+    TooLarge,
+    Unavailable,
+    new_id,
+    nfc,
+    utcnow,
+)
+from axis.service import statuses
+from axis.service.checks import CheckInput, run_checks
+from axis.service.context import Hub
+from formats import edxml
+from formats.findings import Finding, has_errors
+from formats.model import BusinessDocType, DocumentPackage, StatusPackage
+
+_BUSINESS_EVENT = {
+    BusinessDocType.REVOKE: "revoke",
+    BusinessDocType.UPDATE: "update",
+    BusinessDocType.REPLACE: "replace",
+}
+
+
+def receipt_of(msg: Message) -> Receipt:
+    return Receipt(
+        id=msg.id,
+        kind=msg.kind,
+        document_id=msg.document_id,
+        sha256=msg.sha256,
+        received_at=msg.received_at,
+        recipients=list(msg.recipients),
+        findings=list(msg.findings),
+    )
+
+
+def find_resent(hub: Hub, sender: str, sha256: str) -> Message | None:
+    with hub.db.read() as session:
+        return session.scalar(
+            select(Message).where(Message.sender_code == sender, Message.sha256 == sha256)
+        )
+
+
+def submit(hub: Hub, raw: bytes, principal: Principal) -> tuple[Receipt, bool]:
+    """Accept or refuse one package. Returns the receipt and whether it is new (202) or a
+    resend of a package already accepted (200, nothing delivered twice)."""
+    if principal.role != "agency" or not principal.agency_code:
+        raise Forbidden("only agency keys send packages", code="ROLE_NOT_AGENCY")
+    result = edxml.parse(raw, max_bytes=hub.settings.max_body_bytes)
+    if result.package is None:
+        if any(f.code == "EDXML_TOO_LARGE" for f in result.findings):
+            raise TooLarge("the package is larger than this hub accepts",
+                           findings=result.findings)
+        raise BadPackage("not a well-formed edXML package", findings=result.findings)
+    pkg = result.package
+    sender = nfc(pkg.sender.organ_id).upper()
+    if sender != principal.agency_code:
+        raise Forbidden(
+            f"From/OrganId {sender!r} is not the agency of this key ({principal.agency_code})",
+            code="SENDER_MISMATCH",
+            findings=[Finding.error("AUTH_SENDER_MISMATCH", _from_path(pkg),
+                                    "the sender must be the agency the API key belongs to")],
+        )
+    sha256 = hashlib.sha256(raw).hexdigest()
+    if (earlier := find_resent(hub, sender, sha256)) is not None:
+        return receipt_of(earlier), False
+    if has_errors(result.findings):
+        raise Rejected("the package is incomplete or malformed", findings=result.findings)
+    warnings = [f for f in result.findings if f.severity != "error"]
+    if isinstance(pkg, StatusPackage):
+        receipt = statuses.submit_status_package(hub, principal, pkg, raw, sha256, warnings)
+        return receipt, True
+    return _submit_document(hub, sender, pkg, raw, sha256, warnings), True
+
+
+def _from_path(pkg: DocumentPackage | StatusPackage) -> str:
+    if isinstance(pkg, StatusPackage):
+        return "/Status/From/OrganId"
+    return "/edXML/edXMLEnvelope/edXMLHeader/MessageHeader/From/OrganId"
+
+
+def _recipient_codes(pkg: DocumentPackage) -> list[str]:
+    seen: dict[str, None] = {}
+    for org in pkg.recipients:
+        seen.setdefault(nfc(org.organ_id).upper(), None)
+    return list(seen)
+
+
+def _check_recipients(session: Session, codes: list[str]) -> list[Finding]:
+    found = {a.code: a for a in session.scalars(select(Agency).where(Agency.code.in_(codes)))}
+    findings = []
+    for i, code in enumerate(codes, start=1):
+        path = f"/edXML/edXMLEnvelope/edXMLHeader/MessageHeader/To[{i}]/OrganId"
+        agency = found.get(code)
+        if agency is None:
+            findings.append(Finding.error("RECIPIENT_UNKNOWN", path,
+                                          f"recipient {code} is not in the hub's directory"))
+        elif not agency.active:
+            findings.append(Finding.error("RECIPIENT_INACTIVE", path,
+                                          f"recipient {code} ({agency.name}) is inactive"))
+    return findings
+
+
+def _referenced_document(session: Session, sender: str, pkg: DocumentPackage) -> Document | None:
+    """For a revoke, update or replace: the document it acts on, checked to be the sender's."""
+    business = pkg.business
+    if business.doc_type == BusinessDocType.NEW:
+        return None
+    ref_id = nfc(business.document_id) or pkg.document_id
+    path = "/edXML/edXMLEnvelope/edXMLHeader/TraceHeaderList/Bussiness/DocumentId"
+    ref = session.get(Document, ref_id)
+    if ref is None:
+        raise Rejected(
+            f"{_BUSINESS_EVENT[business.doc_type]} of a document the hub never received",
+            findings=[Finding.error("REFERENCE_UNKNOWN", path, f"no document {ref_id!r}")],
+        )
+    if ref.sender_code != sender:
+        raise Rejected(
+            "only the agency that sent a document may revoke, update or replace it",
+            findings=[Finding.error("REFERENCE_OTHER_SENDER", path,
+                                    f"{ref_id!r} was sent by {ref.sender_code}")],
+        )
+    if ref.revoked:
+        raise Rejected(
+            "the document was revoked",
+            findings=[Finding.error("REFERENCE_REVOKED", path, f"{ref_id!r} was revoked")],
+        )
+    return ref
+
+
+def _lookup_document(hub: Hub):
+    def lookup(document_id: str) -> tuple[str, list[str]] | None:
+        with hub.db.read() as session:
+            doc = session.get(Document, document_id)
+            if doc is None:
+                return None
+            recipients = session.scalars(
+                select(Delivery.recipient_code).where(Delivery.message_id == doc.first_message_id)
+            ).all()
+            return doc.sender_code, list(recipients)
+
+    return lookup
+
+
+def _agency_known(hub: Hub):
+    def known(code: str) -> bool:
+        with hub.db.read() as session:
+            return session.get(Agency, code) is not None
+
+    return known
+
+
+def _submit_document(hub: Hub, sender: str, pkg: DocumentPackage, raw: bytes, sha256: str,
+                     warnings: list[Finding]) -> Receipt:
+    recipients = _recipient_codes(pkg)
+    with hub.db.read() as session:
+        findings = _check_recipients(session, recipients)
+        if findings:
+            raise Rejected("the package names recipients the hub cannot deliver to",
+                           findings=findings)
+        ref = _referenced_document(session, sender, pkg)
+        same_id = session.get(Document, pkg.document_id)
+    if same_id is not None and ref is None:
+        raise Conflict(f"document {pkg.document_id!r} was already sent with other content",
+                       code="DOCUMENT_ID_CONFLICT")
+    if same_id is not None and ref is not None and same_id.document_id != ref.document_id:
+        raise Conflict(f"document {pkg.document_id!r} already exists", code="DOCUMENT_ID_CONFLICT")
+
+    item = CheckInput(package=pkg, raw=raw, sender_code=sender,
+                      agency_known=_agency_known(hub), lookup_document=_lookup_document(hub))
+    check_findings = run_checks(hub.checks, item)
+    if has_errors(check_findings):
+        raise Rejected("the document did not pass the hub's checks",
+                       findings=warnings + check_findings)
+    findings = [f.to_dict() for f in warnings + check_findings]
+
+    try:
+        hub.store.put(raw, key=sha256)
+    except StoreError as exc:
+        raise Unavailable(f"the document store is unavailable: {exc}",
+                          code="STORE_UNAVAILABLE") from exc
+
+    now = utcnow()
+    msg = Message(
+        id=new_id(), kind="edoc", sender_code=sender, document_id=pkg.document_id,
+        sha256=sha256, size=len(raw), received_at=now, subject=pkg.subject,
+        business_type=int(pkg.business.doc_type), recipients=recipients, findings=findings,
+        report=item.reports or None, code=str(pkg.code),
+        promulgation_date=_edxml_date(pkg.promulgation.date),
+        due_date=_edxml_date(pkg.due_date),
+    )
+    try:
+        with hub.db.write() as session:
+            session.add(msg)
+            _record_document(session, msg, ref)
+            session.flush()  # the message row before the deliveries that reference it
+            session.add_all(
+                Delivery(message_id=msg.id, recipient_code=code, pending=True, created_at=now)
+                for code in recipients
+            )
+            if ref is not None:
+                event = _BUSINESS_EVENT[pkg.business.doc_type]
+                session.add_all(
+                    TimelineEvent(document_id=ref.document_id, message_id=msg.id,
+                                  agency_code=code, event=event,
+                                  status_code="13" if event == "revoke" else None,
+                                  description=pkg.business.reason, at=now)
+                    for code in recipients
+                )
+    except IntegrityError:
+        # A concurrent twin won the race: same bytes → its receipt; same DocumentId → conflict.
+        if (earlier := find_resent(hub, sender, sha256)) is not None:
+            return receipt_of(earlier)
+        raise Conflict(f"document {pkg.document_id!r} already exists",
+                       code="DOCUMENT_ID_CONFLICT") from None
+    return receipt_of(msg)
+
+
+def _record_document(session: Session, msg: Message, ref: Document | None) -> None:
+    if ref is None or msg.document_id != ref.document_id:
+        session.add(Document(document_id=msg.document_id, sender_code=msg.sender_code,
+                             first_message_id=msg.id, latest_message_id=msg.id))
+    if ref is None:
+        return
+    ref = session.merge(ref)
+    if msg.business_type == BusinessDocType.REVOKE:
+        ref.revoked = True
+    else:
+        ref.latest_message_id = msg.id
+
+
+def _edxml_date(d) -> str | None:  # noqa: ANN001
+    return d.strftime("%Y/%m/%d") if d else None

@@ -1,0 +1,207 @@
+"""Statuses: acknowledgements and processing statuses relayed between recipients and senders.
+
+A recipient's status about a document becomes a status package in the sender's inbox and a line
+in the document's timeline. The sender's recall request (13) goes the other way, to each recipient.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from axis.adapters.tables import Agency, Delivery, Document, Message, TimelineEvent
+from axis.domain import (
+    VIETNAM,
+    Forbidden,
+    NotFound,
+    Principal,
+    Receipt,
+    Rejected,
+    new_id,
+    nfc,
+    show_time,
+    utcnow,
+)
+from axis.service.context import Hub
+from formats import edxml
+from formats.findings import Finding
+from formats.model import STATUS_CODES, Organization, ResponseFor, StaffInfo, StatusPackage
+
+RECALL_REQUESTED = "13"
+
+
+def _require_agency(principal: Principal) -> str:
+    if principal.role != "agency" or not principal.agency_code:
+        raise Forbidden("only agency keys send statuses", code="ROLE_NOT_AGENCY")
+    return principal.agency_code
+
+
+def _check_code(code: str, path: str) -> None:
+    if code not in STATUS_CODES:
+        known = ", ".join(STATUS_CODES)
+        raise Rejected(
+            f"status code {code!r} is not one of {known}",
+            findings=[Finding.error("STATUS_UNKNOWN_CODE", path, f"unknown status {code!r}")],
+        )
+
+
+def _targets(session: Session, doc: Document, agency: str, code: str) -> list[str]:
+    """Who a status from `agency` goes to: the sender, or (for a recall) every recipient."""
+    recipients = session.scalars(
+        select(Delivery.recipient_code)
+        .join(Message, Message.id == Delivery.message_id)
+        .where(Message.document_id == doc.document_id, Message.kind == "edoc")
+        .distinct()
+    ).all()
+    if agency in recipients and code != RECALL_REQUESTED:
+        return [doc.sender_code]
+    if agency == doc.sender_code and code == RECALL_REQUESTED:
+        return list(recipients)
+    raise Rejected(
+        f"{agency} is not a recipient of document {doc.document_id!r}",
+        findings=[Finding.error("STATUS_NOT_RECIPIENT", "/Status/From/OrganId",
+                                "only a recipient may send a status about a document "
+                                "(and only its sender a recall request, 13)")],
+    )
+
+
+def _record_status(session: Session, *, doc: Document, agency: str, code: str,
+                   description: str, staff: StaffInfo | None, raw: bytes | None,
+                   about_message_id: str | None = None) -> Message:
+    """Store the status package (built here when the client sent JSON) and route it."""
+    now = utcnow()
+    targets = _targets(session, doc, agency, code)
+    about = session.get(Message, about_message_id or doc.latest_message_id)
+    if raw is None:
+        raw = edxml.build_status(
+            StatusPackage(
+                response_for=ResponseFor(
+                    organ_id=doc.sender_code, code=about.code if about else "",
+                    promulgation_date=_parse_date(about.promulgation_date if about else None),
+                    document_id=doc.document_id,
+                ),
+                sender=Organization(organ_id=agency, organ_name=_agency_name(session, agency)),
+                status_code=code,
+                description=description,
+                timestamp=now.astimezone(VIETNAM).replace(tzinfo=None, microsecond=0),
+                staff=staff,
+            )
+        )
+    msg = Message(
+        id=new_id(), kind="status", sender_code=agency, document_id=doc.document_id,
+        sha256=hashlib.sha256(raw).hexdigest(), size=len(raw), received_at=now,
+        subject=f"{code} {STATUS_CODES[code]}", status_code=code,
+        about_message_id=about.id if about else None, inline_body=raw, recipients=targets,
+        findings=[], report=None,
+    )
+    session.add(msg)
+    session.flush()  # the message row before the deliveries that reference it
+    session.add_all(
+        Delivery(message_id=msg.id, recipient_code=t, pending=True, created_at=now)
+        for t in targets
+    )
+    staff_dict = vars(staff) if staff else None
+    for concerned in targets if code == RECALL_REQUESTED else [agency]:
+        session.add(TimelineEvent(document_id=doc.document_id, message_id=msg.id,
+                                  agency_code=concerned, event="status", status_code=code,
+                                  description=description, staff=staff_dict, at=now,
+                                  status_message_id=msg.id))
+    return msg
+
+
+def _agency_name(session: Session, code: str) -> str:
+    agency = session.get(Agency, code)
+    return agency.name if agency else ""
+
+
+def _parse_date(value: str | None):  # noqa: ANN202
+    return datetime.strptime(value, "%Y/%m/%d").date() if value else None
+
+
+def _receipt(msg: Message, findings: list[dict] | None = None) -> Receipt:
+    return Receipt(id=msg.id, kind=msg.kind, document_id=msg.document_id, sha256=msg.sha256,
+                   received_at=msg.received_at, recipients=list(msg.recipients),
+                   findings=findings or [])
+
+
+def submit_status_package(hub: Hub, principal: Principal, pkg: StatusPackage, raw: bytes,
+                          sha256: str, warnings: list[Finding]) -> Receipt:
+    agency = _require_agency(principal)
+    _check_code(pkg.status_code, "/Status/StatusCode")
+    doc_id = nfc(pkg.response_for.document_id)
+    with hub.db.write() as session:
+        doc = session.get(Document, doc_id)
+        if doc is None:
+            raise Rejected(
+                f"status about a document the hub does not know: {doc_id!r}",
+                findings=[Finding.error("STATUS_DOCUMENT_UNKNOWN", "/Status/ResponseFor/DocumentId",
+                                        f"no document {doc_id!r}")],
+            )
+        msg = _record_status(session, doc=doc, agency=agency, code=pkg.status_code,
+                             description=pkg.description, staff=pkg.staff, raw=raw)
+        msg.findings = [f.to_dict() for f in warnings]
+        assert msg.sha256 == sha256
+    return _receipt(msg, msg.findings)
+
+
+def post_status(hub: Hub, principal: Principal, message_id: str, code: str,
+                description: str = "", staff: StaffInfo | None = None) -> Receipt:
+    """A status sent as JSON about the document of message `message_id`."""
+    agency = _require_agency(principal)
+    _check_code(code, "code")
+    with hub.db.write() as session:
+        about = session.get(Message, message_id)
+        if about is None or about.kind != "edoc" or not _may_see(session, about, agency):
+            raise NotFound(f"no message {message_id}", code="MESSAGE_NOT_FOUND")
+        doc = session.get(Document, about.document_id)
+        msg = _record_status(session, doc=doc, agency=agency, code=code,
+                             description=nfc(description), staff=staff, raw=None,
+                             about_message_id=about.id)
+    return _receipt(msg)
+
+
+def _may_see(session: Session, msg: Message, agency: str) -> bool:
+    if msg.sender_code == agency:
+        return True
+    return session.scalar(
+        select(Delivery.seq).where(Delivery.message_id == msg.id,
+                                   Delivery.recipient_code == agency)
+    ) is not None
+
+
+def acknowledge(hub: Hub, principal: Principal, message_ids: list[str]) -> list[dict]:
+    """The recipient confirms receipt. For a document, the sender gets status 01 for it.
+    Acknowledging twice is harmless; an id the caller never received is reported, not acked."""
+    agency = _require_agency(principal)
+    results = []
+    with hub.db.write() as session:
+        deliveries = {
+            d.message_id: d
+            for d in session.scalars(
+                select(Delivery).where(Delivery.message_id.in_(message_ids),
+                                       Delivery.recipient_code == agency)
+            )
+        }
+        now = utcnow()
+        for message_id in message_ids:
+            delivery = deliveries.get(message_id)
+            if delivery is None:
+                results.append({"id": message_id, "acked": False, "error": "MESSAGE_NOT_FOUND"})
+                continue
+            if delivery.pending:
+                delivery.pending = False
+                delivery.acked_at = now
+                if delivery.fetched_at is None:
+                    delivery.fetched_at = now
+                msg = session.get(Message, message_id)
+                if msg.kind == "edoc":
+                    doc = session.get(Document, msg.document_id)
+                    _record_status(session, doc=doc, agency=agency, code="01",
+                                   description="Đã đến hệ thống của đơn vị nhận", staff=None,
+                                   raw=None, about_message_id=msg.id)
+            results.append({"id": message_id, "acked": True,
+                            "acked_at": show_time(delivery.acked_at)})
+    return results
