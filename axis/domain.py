@@ -33,8 +33,9 @@ class HubError(Exception):
     status = 400
     code = "BAD_REQUEST"
 
-    def __init__(self, message: str, *, findings: list[Finding] | None = None,
-                 code: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, findings: list[Finding] | None = None, code: str | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.findings = findings or []

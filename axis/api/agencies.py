@@ -30,9 +30,13 @@ def _operator(caller: Principal) -> None:
 
 
 @router.get("/agencies", summary="The directory, a page at a time, in code order")
-def list_agencies(caller: Caller, hub: HubDep,
-                  limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
-                  cursor: str | None = None, q: str | None = None) -> dict:
+def list_agencies(
+    caller: Caller,
+    hub: HubDep,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
+    cursor: str | None = None,
+    q: str | None = None,
+) -> dict:
     items, next_cursor = agencies.list_agencies(hub.db, limit=limit, after=cursor, query=q)
     return {"items": items, "next_cursor": next_cursor}
 

@@ -57,18 +57,26 @@ def create_app(settings: Settings | None = None, hub: Hub | None = None) -> Fast
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
         findings = [
-            {"code": "REQUEST_INVALID", "severity": "error",
-             "path": "/".join(str(p) for p in err.get("loc", ())), "message": err.get("msg", "")}
+            {
+                "code": "REQUEST_INVALID",
+                "severity": "error",
+                "path": "/".join(str(p) for p in err.get("loc", ())),
+                "message": err.get("msg", ""),
+            }
             for err in exc.errors()
         ]
-        return JSONResponse({"error": "REQUEST_INVALID", "message": "the request is invalid",
-                             "findings": findings}, status_code=422)
+        return JSONResponse(
+            {"error": "REQUEST_INVALID", "message": "the request is invalid", "findings": findings},
+            status_code=422,
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return JSONResponse({"error": f"HTTP_{exc.status_code}", "message": str(exc.detail),
-                             "findings": []}, status_code=exc.status_code,
-                            headers=getattr(exc, "headers", None))
+        return JSONResponse(
+            {"error": f"HTTP_{exc.status_code}", "message": str(exc.detail), "findings": []},
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
 
     return app
 

@@ -25,14 +25,16 @@ async def read_limited_body(request: Request, limit: int) -> bytes:
     """Read the body, refusing (413) as soon as it passes the limit instead of after."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
-        raise TooLarge(f"the body is {declared} bytes; this hub accepts at most {limit}",
-                       code="BODY_TOO_LARGE")
+        raise TooLarge(
+            f"the body is {declared} bytes; this hub accepts at most {limit}", code="BODY_TOO_LARGE"
+        )
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise TooLarge(f"the body passes {limit} bytes, the most this hub accepts",
-                           code="BODY_TOO_LARGE")
+            raise TooLarge(
+                f"the body passes {limit} bytes, the most this hub accepts", code="BODY_TOO_LARGE"
+            )
         chunks.append(chunk)
     body = b"".join(chunks)
     if not body:

@@ -44,30 +44,42 @@ class AckMany(BaseModel):
     "/messages",
     status_code=202,
     summary="Send an edXML document package or status package",
-    openapi_extra={"requestBody": {"content": {"application/xml": {"schema": {"type": "string"}}},
-                                   "required": True}},
-    responses={200: {"description": "the same package was already accepted: its first receipt"},
-               400: {"description": "not well-formed or not edXML"},
-               401: {"description": "missing or bad key"}, 403: {"description": "From is not you"},
-               409: {"description": "DocumentId already used with other content"},
-               413: {"description": "too large"}, 422: {"description": "rejected with findings"},
-               503: {"description": "storage unavailable; retry"}},
+    openapi_extra={
+        "requestBody": {
+            "content": {"application/xml": {"schema": {"type": "string"}}},
+            "required": True,
+        }
+    },
+    responses={
+        200: {"description": "the same package was already accepted: its first receipt"},
+        400: {"description": "not well-formed or not edXML"},
+        401: {"description": "missing or bad key"},
+        403: {"description": "From is not you"},
+        409: {"description": "DocumentId already used with other content"},
+        413: {"description": "too large"},
+        422: {"description": "rejected with findings"},
+        503: {"description": "storage unavailable; retry"},
+    },
 )
 async def send(request: Request, caller: Caller, hub: HubDep) -> Response:
     content_type = request.headers.get("content-type", "application/xml").split(";")[0].strip()
     if content_type and content_type.lower() not in _XML_TYPES:
-        raise BadPackage(f"Content-Type {content_type!r}: send application/xml",
-                         code="UNSUPPORTED_CONTENT_TYPE")
+        raise BadPackage(
+            f"Content-Type {content_type!r}: send application/xml", code="UNSUPPORTED_CONTENT_TYPE"
+        )
     body = await read_limited_body(request, hub.settings.max_body_bytes)
     receipt, created = await run_in_threadpool(messages.submit, hub, body, caller)
     return JSONResponse(receipt.to_dict(), status_code=202 if created else 200)
 
 
 @router.get("/inbox", summary="Items not yet acknowledged, oldest first")
-def get_inbox(caller: Caller, hub: HubDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-              cursor: Annotated[str | None, Query(pattern=r"^\d{1,19}$")] = None) -> dict:
-    return inbox.list_inbox(hub, caller, limit=limit,
-                            cursor=int(cursor) if cursor else None)
+def get_inbox(
+    caller: Caller,
+    hub: HubDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    cursor: Annotated[str | None, Query(pattern=r"^\d{1,19}$")] = None,
+) -> dict:
+    return inbox.list_inbox(hub, caller, limit=limit, cursor=int(cursor) if cursor else None)
 
 
 @router.post("/inbox/ack", summary="Acknowledge several items at once")
@@ -75,27 +87,37 @@ def ack_many(body: AckMany, caller: Caller, hub: HubDep) -> dict:
     return {"results": statuses.acknowledge(hub, caller, body.ids)}
 
 
-@router.get("/messages/{message_id}", summary="The package bytes (sender and recipients only)",
-            response_class=Response,
-            responses={200: {"content": {"application/xml": {}}}})
+@router.get(
+    "/messages/{message_id}",
+    summary="The package bytes (sender and recipients only)",
+    response_class=Response,
+    responses={200: {"content": {"application/xml": {}}}},
+)
 def get_message(message_id: str, caller: Caller, hub: HubDep) -> Response:
     body, msg = inbox.fetch(hub, caller, message_id)
-    return Response(body, media_type="application/xml",
-                    headers={"X-Axis-Message-Id": msg.id, "X-Axis-Sha256": msg.sha256,
-                             "X-Axis-Kind": msg.kind})
+    return Response(
+        body,
+        media_type="application/xml",
+        headers={"X-Axis-Message-Id": msg.id, "X-Axis-Sha256": msg.sha256, "X-Axis-Kind": msg.kind},
+    )
 
 
 @router.post("/messages/{message_id}/ack", summary="Confirm receipt (status 01 to the sender)")
 def ack(message_id: str, caller: Caller, hub: HubDep) -> JSONResponse:
     [result] = statuses.acknowledge(hub, caller, [message_id])
     if not result["acked"]:
-        return JSONResponse({"error": result["error"], "message": f"no message {message_id}",
-                             "findings": []}, status_code=404)
+        return JSONResponse(
+            {"error": result["error"], "message": f"no message {message_id}", "findings": []},
+            status_code=404,
+        )
     return JSONResponse(result)
 
 
-@router.post("/messages/{message_id}/status", status_code=202,
-             summary="Send a processing status about a document you received")
+@router.post(
+    "/messages/{message_id}/status",
+    status_code=202,
+    summary="Send a processing status about a document you received",
+)
 def post_status(message_id: str, body: StatusIn, caller: Caller, hub: HubDep) -> dict:
     staff = StaffInfo(**body.staff.model_dump()) if body.staff else None
     receipt = statuses.post_status(hub, caller, message_id, body.code, body.description, staff)

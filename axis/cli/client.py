@@ -17,8 +17,9 @@ console = Console()
 err = Console(stderr=True)
 
 Url = Annotated[str, typer.Option("--url", envvar="AXIS_URL", help="the hub's base URL")]
-Key = Annotated[str, typer.Option("--key", envvar="AXIS_KEY", help="your agency's API key",
-                                  show_default=False)]
+Key = Annotated[
+    str, typer.Option("--key", envvar="AXIS_KEY", help="your agency's API key", show_default=False)
+]
 JsonOut = Annotated[bool, typer.Option("--json", help="print JSON for machines")]
 
 
@@ -61,11 +62,21 @@ def _print(data: dict, as_json: bool) -> None:
 
 
 @app.command()
-def send(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
-         url: Url = "http://127.0.0.1:8080", key: Key = "", as_json: JsonOut = False) -> None:
+def send(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
+    url: Url = "http://127.0.0.1:8080",
+    key: Key = "",
+    as_json: JsonOut = False,
+) -> None:
     """Send an edXML package (document or status) to the hub."""
-    response = _call(url, key, "POST", "/v1/messages", content=file.read_bytes(),
-                     headers={"Content-Type": "application/xml"})
+    response = _call(
+        url,
+        key,
+        "POST",
+        "/v1/messages",
+        content=file.read_bytes(),
+        headers={"Content-Type": "application/xml"},
+    )
     receipt = response.json()
     if as_json:
         _print(receipt, True)
@@ -78,8 +89,13 @@ def send(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
 
 
 @app.command()
-def inbox(url: Url = "http://127.0.0.1:8080", key: Key = "", as_json: JsonOut = False,
-          limit: int = 100, cursor: str | None = None) -> None:
+def inbox(
+    url: Url = "http://127.0.0.1:8080",
+    key: Key = "",
+    as_json: JsonOut = False,
+    limit: int = 100,
+    cursor: str | None = None,
+) -> None:
     """List items waiting in your inbox (not yet acknowledged), oldest first."""
     params = {"limit": limit} | ({"cursor": cursor} if cursor else {})
     page = _call(url, key, "GET", "/v1/inbox", params=params).json()
@@ -89,16 +105,26 @@ def inbox(url: Url = "http://127.0.0.1:8080", key: Key = "", as_json: JsonOut = 
     table = Table("id", "kind", "from", "document", "subject", "received")
     for item in page["items"]:
         kind = item["kind"] if item["kind"] == "edoc" else f"status {item['status_code']}"
-        table.add_row(item["id"], kind, item["from"], item["document_id"], item["subject"],
-                      item["received_at"])
+        table.add_row(
+            item["id"],
+            kind,
+            item["from"],
+            item["document_id"],
+            item["subject"],
+            item["received_at"],
+        )
     console.print(table)
     if page["next_cursor"]:
         console.print(f"more: --cursor {page['next_cursor']}")
 
 
 @app.command()
-def fetch(message_id: str, output: Annotated[Path | None, typer.Option("-o", "--output")] = None,
-          url: Url = "http://127.0.0.1:8080", key: Key = "") -> None:
+def fetch(
+    message_id: str,
+    output: Annotated[Path | None, typer.Option("-o", "--output")] = None,
+    url: Url = "http://127.0.0.1:8080",
+    key: Key = "",
+) -> None:
     """Download a package (to a file with -o, else to standard output)."""
     response = _call(url, key, "GET", f"/v1/messages/{message_id}")
     if output:
@@ -109,8 +135,12 @@ def fetch(message_id: str, output: Annotated[Path | None, typer.Option("-o", "--
 
 
 @app.command()
-def ack(message_ids: list[str], url: Url = "http://127.0.0.1:8080", key: Key = "",
-        as_json: JsonOut = False) -> None:
+def ack(
+    message_ids: list[str],
+    url: Url = "http://127.0.0.1:8080",
+    key: Key = "",
+    as_json: JsonOut = False,
+) -> None:
     """Acknowledge receipt of one or more items (the sender gets status 01)."""
     results = _call(url, key, "POST", "/v1/inbox/ack", json={"ids": message_ids}).json()
     if as_json:
@@ -118,17 +148,25 @@ def ack(message_ids: list[str], url: Url = "http://127.0.0.1:8080", key: Key = "
     failed = [r for r in results["results"] if not r["acked"]]
     for r in results["results"]:
         if not as_json:
-            console.print(f"{r['id']}: " + ("[green]acknowledged[/]" if r["acked"]
-                                            else f"[red]{r['error']}[/]"))
+            console.print(
+                f"{r['id']}: "
+                + ("[green]acknowledged[/]" if r["acked"] else f"[red]{r['error']}[/]")
+            )
     if failed:
         raise typer.Exit(1)
 
 
 @app.command()
-def status(message_id: str, code: str, description: str = "",
-           staff: Annotated[str, typer.Option(help="who handles it")] = "",
-           department: str = "", url: Url = "http://127.0.0.1:8080", key: Key = "",
-           as_json: JsonOut = False) -> None:
+def status(
+    message_id: str,
+    code: str,
+    description: str = "",
+    staff: Annotated[str, typer.Option(help="who handles it")] = "",
+    department: str = "",
+    url: Url = "http://127.0.0.1:8080",
+    key: Key = "",
+    as_json: JsonOut = False,
+) -> None:
     """Send a processing status (02-06, 15, 16) about a document you received."""
     body = {"code": code, "description": description}
     if staff or department:
@@ -141,8 +179,9 @@ def status(message_id: str, code: str, description: str = "",
 
 
 @app.command()
-def timeline(message_id: str, url: Url = "http://127.0.0.1:8080", key: Key = "",
-             as_json: JsonOut = False) -> None:
+def timeline(
+    message_id: str, url: Url = "http://127.0.0.1:8080", key: Key = "", as_json: JsonOut = False
+) -> None:
     """Show what happened to a document at each recipient."""
     data = _call(url, key, "GET", f"/v1/messages/{message_id}/timeline").json()
     if as_json:
@@ -150,8 +189,12 @@ def timeline(message_id: str, url: Url = "http://127.0.0.1:8080", key: Key = "",
         return
     console.print(f"[bold]{data['document_id']}[/] from {data['from']} at {data['received_at']}")
     for line in data["recipients"]:
-        console.print(f"  [bold]{line['agency']}[/] delivered {line['delivered_at']} "
-                      f"fetched {line['fetched_at']} acked {line['acked_at']}")
+        console.print(
+            f"  [bold]{line['agency']}[/] delivered {line['delivered_at']} "
+            f"fetched {line['fetched_at']} acked {line['acked_at']}"
+        )
         for e in line["events"]:
-            console.print(f"    {e['at']}  {e['event']} {e['code'] or ''} "
-                          f"{e['meaning'] or ''} {e['description']}")
+            console.print(
+                f"    {e['at']}  {e['event']} {e['code'] or ''} "
+                f"{e['meaning'] or ''} {e['description']}"
+            )

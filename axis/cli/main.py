@@ -45,9 +45,11 @@ def _run(fn, *args):  # noqa: ANN001, ANN202
 
 
 @app.command()
-def serve(host: Annotated[str | None, typer.Option(help="address to listen on")] = None,
-          port: Annotated[int | None, typer.Option(help="port to listen on")] = None,
-          workers: Annotated[int, typer.Option(help="API processes")] = 1) -> None:
+def serve(
+    host: Annotated[str | None, typer.Option(help="address to listen on")] = None,
+    port: Annotated[int | None, typer.Option(help="port to listen on")] = None,
+    workers: Annotated[int, typer.Option(help="API processes")] = 1,
+) -> None:
     """Start the hub (embedded default: SQLite and a local store under AXIS_DATA_DIR)."""
     import uvicorn
 
@@ -59,14 +61,22 @@ def serve(host: Annotated[str | None, typer.Option(help="address to listen on")]
     console.print(f"axis hub on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
     console.print(f"  database {settings.resolved_database_url}")
     console.print(f"  store    {settings.resolved_store_url}")
-    uvicorn.run("axis.api.main:app", host=host, port=port, workers=workers,
-                log_level="warning", access_log=False)
+    uvicorn.run(
+        "axis.api.main:app",
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        access_log=False,
+    )
 
 
 @agency_app.command("add")
-def agency_add(code: str, name: str,
-               parent: Annotated[str | None, typer.Option(help="parent agency code")] = None
-               ) -> None:
+def agency_add(
+    code: str,
+    name: str,
+    parent: Annotated[str | None, typer.Option(help="parent agency code")] = None,
+) -> None:
     """Register an agency. Prints its API key (shown once) as the last line."""
     from axis.service import agencies
 
@@ -77,9 +87,10 @@ def agency_add(code: str, name: str,
 
 
 @agency_app.command("list")
-def agency_list(as_json: Annotated[bool, typer.Option("--json")] = False,
-                q: Annotated[str | None, typer.Option(help="filter by code or name")] = None
-                ) -> None:
+def agency_list(
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    q: Annotated[str | None, typer.Option(help="filter by code or name")] = None,
+) -> None:
     """List the directory."""
     from axis.service import agencies
 
@@ -122,8 +133,9 @@ def agency_key(code: str, label: str = "") -> None:
 
 
 @key_app.command("issue")
-def key_issue(role: Annotated[str, typer.Argument(help="operator or archivist")],
-              label: str = "") -> None:
+def key_issue(
+    role: Annotated[str, typer.Argument(help="operator or archivist")], label: str = ""
+) -> None:
     """Issue a key for hub staff (operator or archivist); printed as the last line."""
     from axis.service import agencies
 
@@ -137,8 +149,9 @@ def key_issue(role: Annotated[str, typer.Argument(help="operator or archivist")]
 
 
 @key_app.command("revoke")
-def key_revoke(key_id: Annotated[str, typer.Argument(help="the key id (second part of the key)")]
-               ) -> None:
+def key_revoke(
+    key_id: Annotated[str, typer.Argument(help="the key id (second part of the key)")],
+) -> None:
     """Revoke an API key; it stops working at once."""
     from axis.service import keys
 
@@ -152,8 +165,9 @@ def _key_id(value: str) -> str:
 
 
 @key_app.command("list")
-def key_list(agency: str | None = None,
-             as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def key_list(
+    agency: str | None = None, as_json: Annotated[bool, typer.Option("--json")] = False
+) -> None:
     """List keys (never their secrets)."""
     from axis.service import keys
 
@@ -163,8 +177,14 @@ def key_list(agency: str | None = None,
         return
     table = Table("key id", "role", "agency", "label", "created", "revoked")
     for r in rows:
-        table.add_row(r["key_id"], r["role"], r["agency"] or "", r["label"],
-                      str(r["created_at"]), str(r["revoked_at"] or ""))
+        table.add_row(
+            r["key_id"],
+            r["role"],
+            r["agency"] or "",
+            r["label"],
+            str(r["created_at"]),
+            str(r["revoked_at"] or ""),
+        )
     console.print(table)
 
 

@@ -27,10 +27,12 @@ def add_agency(db: Database, code: str, name: str, parent: str | None = None) ->
         if session.get(Agency, code) is not None:
             raise Conflict(f"agency {code} already exists", code="AGENCY_EXISTS")
         if parent and session.get(Agency, parent) is None:
-            raise Rejected(f"parent agency {parent} is not in the directory",
-                           code="AGENCY_PARENT_UNKNOWN")
-        session.add(Agency(code=code, name=name, parent_code=parent, active=True,
-                           created_at=utcnow()))
+            raise Rejected(
+                f"parent agency {parent} is not in the directory", code="AGENCY_PARENT_UNKNOWN"
+            )
+        session.add(
+            Agency(code=code, name=name, parent_code=parent, active=True, created_at=utcnow())
+        )
         session.flush()
         return issue_key(session, role="agency", agency_code=code, label="initial")
 
@@ -55,8 +57,9 @@ def set_active(db: Database, code: str, active: bool) -> None:
         agency.active = active
 
 
-def list_agencies(db: Database, *, limit: int = 1000, after: str | None = None,
-                  query: str | None = None) -> tuple[list[dict], str | None]:
+def list_agencies(
+    db: Database, *, limit: int = 1000, after: str | None = None, query: str | None = None
+) -> tuple[list[dict], str | None]:
     """One page of the directory in code order; the cursor is the last code returned."""
     with db.read() as session:
         q = select(Agency).order_by(Agency.code).limit(limit + 1)
@@ -69,7 +72,6 @@ def list_agencies(db: Database, *, limit: int = 1000, after: str | None = None,
     more = len(rows) > limit
     rows = rows[:limit]
     items = [
-        {"code": a.code, "name": a.name, "parent": a.parent_code, "active": a.active}
-        for a in rows
+        {"code": a.code, "name": a.name, "parent": a.parent_code, "active": a.active} for a in rows
     ]
     return items, (rows[-1].code if more else None)

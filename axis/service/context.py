@@ -8,6 +8,7 @@ from archive.store import ObjectStore
 from axis.adapters.database import Database
 from axis.config import Settings
 from axis.service.checks import PackageCheck
+from axis.service.events import EventBus
 
 
 @dataclass
@@ -16,6 +17,7 @@ class Hub:
     db: Database
     store: ObjectStore
     checks: list[PackageCheck] = field(default_factory=list)
+    events: EventBus = field(default_factory=EventBus)
 
     def close(self) -> None:
         self.db.dispose()

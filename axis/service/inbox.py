@@ -19,8 +19,9 @@ def _agency(principal: Principal) -> str:
     return principal.agency_code
 
 
-def list_inbox(hub: Hub, principal: Principal, *, limit: int = 100,
-               cursor: int | None = None) -> dict:
+def list_inbox(
+    hub: Hub, principal: Principal, *, limit: int = 100, cursor: int | None = None
+) -> dict:
     """Items not yet acknowledged, oldest first; the cursor is the last delivery seen."""
     agency = _agency(principal)
     limit = max(1, min(limit, hub.settings.inbox_page_max))
@@ -63,8 +64,9 @@ def fetch(hub: Hub, principal: Principal, message_id: str) -> tuple[bytes, Messa
         if msg is None:
             raise NotFound(f"no message {message_id}", code="MESSAGE_NOT_FOUND")
         delivery = session.scalar(
-            select(Delivery).where(Delivery.message_id == message_id,
-                                   Delivery.recipient_code == agency)
+            select(Delivery).where(
+                Delivery.message_id == message_id, Delivery.recipient_code == agency
+            )
         )
         if delivery is None and msg.sender_code != agency:
             raise NotFound(f"no message {message_id}", code="MESSAGE_NOT_FOUND")
@@ -73,8 +75,9 @@ def fetch(hub: Hub, principal: Principal, message_id: str) -> tuple[bytes, Messa
         try:
             body = hub.store.get(msg.sha256)
         except StoreError as exc:
-            raise Unavailable(f"the document store is unavailable: {exc}",
-                              code="STORE_UNAVAILABLE") from exc
+            raise Unavailable(
+                f"the document store is unavailable: {exc}", code="STORE_UNAVAILABLE"
+            ) from exc
     if delivery is not None and delivery.fetched_at is None:
         with hub.db.write() as session:
             session.execute(
@@ -87,8 +90,12 @@ def fetch(hub: Hub, principal: Principal, message_id: str) -> tuple[bytes, Messa
 
 def report(hub: Hub, principal: Principal, message_id: str) -> dict:
     _, msg = _visible(hub, principal, message_id)
-    return {"id": msg.id, "document_id": msg.document_id, "findings": msg.findings,
-            **(msg.report or {})}
+    return {
+        "id": msg.id,
+        "document_id": msg.document_id,
+        "findings": msg.findings,
+        **(msg.report or {}),
+    }
 
 
 def _visible(hub: Hub, principal: Principal, message_id: str) -> tuple[str, Message]:
@@ -101,8 +108,9 @@ def _visible(hub: Hub, principal: Principal, message_id: str) -> tuple[str, Mess
             if msg.sender_code == agency:
                 return "sender", msg
             seen = session.scalar(
-                select(Delivery.seq).where(Delivery.message_id == message_id,
-                                           Delivery.recipient_code == agency)
+                select(Delivery.seq).where(
+                    Delivery.message_id == message_id, Delivery.recipient_code == agency
+                )
             )
             if seen is not None:
                 return "recipient", msg
@@ -118,7 +126,8 @@ def timeline(hub: Hub, principal: Principal, message_id: str) -> dict:
             select(Delivery).where(Delivery.message_id == msg.id).order_by(Delivery.seq)
         ).all()
         events = session.scalars(
-            select(TimelineEvent).where(TimelineEvent.document_id == msg.document_id)
+            select(TimelineEvent)
+            .where(TimelineEvent.document_id == msg.document_id)
             .order_by(TimelineEvent.id)
         ).all()
     if role == "recipient":
@@ -137,18 +146,25 @@ def timeline(hub: Hub, principal: Principal, message_id: str) -> dict:
     for e in events:
         line = lines.setdefault(
             e.agency_code,
-            {"agency": e.agency_code, "delivered_at": None, "fetched_at": None,
-             "acked_at": None, "events": []},
+            {
+                "agency": e.agency_code,
+                "delivered_at": None,
+                "fetched_at": None,
+                "acked_at": None,
+                "events": [],
+            },
         )
-        line["events"].append({
-            "event": e.event,
-            "code": e.status_code,
-            "meaning": STATUS_CODES.get(e.status_code or "", None),
-            "description": e.description,
-            "staff": e.staff,
-            "at": show_time(e.at),
-            "message_id": e.message_id,
-        })
+        line["events"].append(
+            {
+                "event": e.event,
+                "code": e.status_code,
+                "meaning": STATUS_CODES.get(e.status_code or "", None),
+                "description": e.description,
+                "staff": e.staff,
+                "at": show_time(e.at),
+                "message_id": e.message_id,
+            }
+        )
     return {
         "id": msg.id,
         "kind": msg.kind,

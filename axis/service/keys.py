@@ -32,16 +32,23 @@ def issue_key(session: Session, *, role: str, agency_code: str | None, label: st
     key_id = secrets.token_hex(8)
     secret = secrets.token_urlsafe(32)
     session.add(
-        ApiKey(key_id=key_id, secret_hash=_hash(secret), role=role, agency_code=agency_code,
-               label=label, created_at=utcnow())
+        ApiKey(
+            key_id=key_id,
+            secret_hash=_hash(secret),
+            role=role,
+            agency_code=agency_code,
+            label=label,
+            created_at=utcnow(),
+        )
     )
     return f"{_PREFIX}_{key_id}_{secret}"
 
 
 def authenticate(db: Database, raw: str | None) -> Principal:
     if not raw:
-        raise Unauthorized("missing API key: send 'Authorization: Bearer <key>'",
-                           code="AUTH_MISSING")
+        raise Unauthorized(
+            "missing API key: send 'Authorization: Bearer <key>'", code="AUTH_MISSING"
+        )
     parts = raw.strip().split("_", 2)
     if len(parts) != 3 or parts[0] != _PREFIX:
         raise Unauthorized("malformed API key", code="AUTH_INVALID")
@@ -70,7 +77,13 @@ def list_keys(db: Database, agency_code: str | None = None) -> list[dict]:
         if agency_code:
             q = q.where(ApiKey.agency_code == agency_code)
         return [
-            {"key_id": k.key_id, "role": k.role, "agency": k.agency_code, "label": k.label,
-             "created_at": k.created_at, "revoked_at": k.revoked_at}
+            {
+                "key_id": k.key_id,
+                "role": k.role,
+                "agency": k.agency_code,
+                "label": k.label,
+                "created_at": k.created_at,
+                "revoked_at": k.revoked_at,
+            }
             for k in session.scalars(q)
         ]

@@ -14,6 +14,7 @@ from axis.domain import (
     BadPackage,
     Conflict,
     Forbidden,
+    HubError,
     Principal,
     Receipt,
     Rejected,
@@ -26,6 +27,7 @@ from axis.domain import (
 from axis.service import statuses
 from axis.service.checks import CheckInput, run_checks
 from axis.service.context import Hub
+from axis.service.events import MessageAccepted, MessageRejected
 from formats import edxml
 from formats.findings import Finding, has_errors
 from formats.model import BusinessDocType, DocumentPackage, StatusPackage
@@ -59,13 +61,31 @@ def find_resent(hub: Hub, sender: str, sha256: str) -> Message | None:
 def submit(hub: Hub, raw: bytes, principal: Principal) -> tuple[Receipt, bool]:
     """Accept or refuse one package. Returns the receipt and whether it is new (202) or a
     resend of a package already accepted (200, nothing delivered twice)."""
+    try:
+        return _submit(hub, raw, principal)
+    except HubError as exc:
+        if exc.status < 500 and hub.events.wants(MessageRejected):
+            with hub.db.write() as session:
+                hub.events.publish(
+                    session,
+                    MessageRejected(
+                        sender_code=principal.agency_code,
+                        http_status=exc.status,
+                        finding_codes=[f.code for f in exc.findings] or [exc.code],
+                        size=len(raw),
+                        at=utcnow(),
+                    ),
+                )
+        raise
+
+
+def _submit(hub: Hub, raw: bytes, principal: Principal) -> tuple[Receipt, bool]:
     if principal.role != "agency" or not principal.agency_code:
         raise Forbidden("only agency keys send packages", code="ROLE_NOT_AGENCY")
     result = edxml.parse(raw, max_bytes=hub.settings.max_body_bytes)
     if result.package is None:
         if any(f.code == "EDXML_TOO_LARGE" for f in result.findings):
-            raise TooLarge("the package is larger than this hub accepts",
-                           findings=result.findings)
+            raise TooLarge("the package is larger than this hub accepts", findings=result.findings)
         raise BadPackage("not a well-formed edXML package", findings=result.findings)
     pkg = result.package
     sender = nfc(pkg.sender.organ_id).upper()
@@ -73,8 +93,13 @@ def submit(hub: Hub, raw: bytes, principal: Principal) -> tuple[Receipt, bool]:
         raise Forbidden(
             f"From/OrganId {sender!r} is not the agency of this key ({principal.agency_code})",
             code="SENDER_MISMATCH",
-            findings=[Finding.error("AUTH_SENDER_MISMATCH", _from_path(pkg),
-                                    "the sender must be the agency the API key belongs to")],
+            findings=[
+                Finding.error(
+                    "AUTH_SENDER_MISMATCH",
+                    _from_path(pkg),
+                    "the sender must be the agency the API key belongs to",
+                )
+            ],
         )
     sha256 = hashlib.sha256(raw).hexdigest()
     if (earlier := find_resent(hub, sender, sha256)) is not None:
@@ -108,11 +133,17 @@ def _check_recipients(session: Session, codes: list[str]) -> list[Finding]:
         path = f"/edXML/edXMLEnvelope/edXMLHeader/MessageHeader/To[{i}]/OrganId"
         agency = found.get(code)
         if agency is None:
-            findings.append(Finding.error("RECIPIENT_UNKNOWN", path,
-                                          f"recipient {code} is not in the hub's directory"))
+            findings.append(
+                Finding.error(
+                    "RECIPIENT_UNKNOWN", path, f"recipient {code} is not in the hub's directory"
+                )
+            )
         elif not agency.active:
-            findings.append(Finding.error("RECIPIENT_INACTIVE", path,
-                                          f"recipient {code} ({agency.name}) is inactive"))
+            findings.append(
+                Finding.error(
+                    "RECIPIENT_INACTIVE", path, f"recipient {code} ({agency.name}) is inactive"
+                )
+            )
     return findings
 
 
@@ -132,8 +163,11 @@ def _referenced_document(session: Session, sender: str, pkg: DocumentPackage) ->
     if ref.sender_code != sender:
         raise Rejected(
             "only the agency that sent a document may revoke, update or replace it",
-            findings=[Finding.error("REFERENCE_OTHER_SENDER", path,
-                                    f"{ref_id!r} was sent by {ref.sender_code}")],
+            findings=[
+                Finding.error(
+                    "REFERENCE_OTHER_SENDER", path, f"{ref_id!r} was sent by {ref.sender_code}"
+                )
+            ],
         )
     if ref.revoked:
         raise Rejected(
@@ -165,42 +199,62 @@ def _agency_known(hub: Hub):
     return known
 
 
-def _submit_document(hub: Hub, sender: str, pkg: DocumentPackage, raw: bytes, sha256: str,
-                     warnings: list[Finding]) -> Receipt:
+def _submit_document(
+    hub: Hub, sender: str, pkg: DocumentPackage, raw: bytes, sha256: str, warnings: list[Finding]
+) -> Receipt:
     recipients = _recipient_codes(pkg)
     with hub.db.read() as session:
         findings = _check_recipients(session, recipients)
         if findings:
-            raise Rejected("the package names recipients the hub cannot deliver to",
-                           findings=findings)
+            raise Rejected(
+                "the package names recipients the hub cannot deliver to", findings=findings
+            )
         ref = _referenced_document(session, sender, pkg)
         same_id = session.get(Document, pkg.document_id)
     if same_id is not None and ref is None:
-        raise Conflict(f"document {pkg.document_id!r} was already sent with other content",
-                       code="DOCUMENT_ID_CONFLICT")
+        raise Conflict(
+            f"document {pkg.document_id!r} was already sent with other content",
+            code="DOCUMENT_ID_CONFLICT",
+        )
     if same_id is not None and ref is not None and same_id.document_id != ref.document_id:
         raise Conflict(f"document {pkg.document_id!r} already exists", code="DOCUMENT_ID_CONFLICT")
 
-    item = CheckInput(package=pkg, raw=raw, sender_code=sender,
-                      agency_known=_agency_known(hub), lookup_document=_lookup_document(hub))
+    item = CheckInput(
+        package=pkg,
+        raw=raw,
+        sender_code=sender,
+        agency_known=_agency_known(hub),
+        lookup_document=_lookup_document(hub),
+    )
     check_findings = run_checks(hub.checks, item)
     if has_errors(check_findings):
-        raise Rejected("the document did not pass the hub's checks",
-                       findings=warnings + check_findings)
+        raise Rejected(
+            "the document did not pass the hub's checks", findings=warnings + check_findings
+        )
     findings = [f.to_dict() for f in warnings + check_findings]
 
     try:
         hub.store.put(raw, key=sha256)
     except StoreError as exc:
-        raise Unavailable(f"the document store is unavailable: {exc}",
-                          code="STORE_UNAVAILABLE") from exc
+        raise Unavailable(
+            f"the document store is unavailable: {exc}", code="STORE_UNAVAILABLE"
+        ) from exc
 
     now = utcnow()
     msg = Message(
-        id=new_id(), kind="edoc", sender_code=sender, document_id=pkg.document_id,
-        sha256=sha256, size=len(raw), received_at=now, subject=pkg.subject,
-        business_type=int(pkg.business.doc_type), recipients=recipients, findings=findings,
-        report=item.reports or None, code=str(pkg.code),
+        id=new_id(),
+        kind="edoc",
+        sender_code=sender,
+        document_id=pkg.document_id,
+        sha256=sha256,
+        size=len(raw),
+        received_at=now,
+        subject=pkg.subject,
+        business_type=int(pkg.business.doc_type),
+        recipients=recipients,
+        findings=findings,
+        report=item.reports or None,
+        code=str(pkg.code),
         promulgation_date=_edxml_date(pkg.promulgation.date),
         due_date=_edxml_date(pkg.due_date),
     )
@@ -209,32 +263,47 @@ def _submit_document(hub: Hub, sender: str, pkg: DocumentPackage, raw: bytes, sh
             session.add(msg)
             _record_document(session, msg, ref)
             session.flush()  # the message row before the deliveries that reference it
-            session.add_all(
+            deliveries = [
                 Delivery(message_id=msg.id, recipient_code=code, pending=True, created_at=now)
                 for code in recipients
-            )
+            ]
+            session.add_all(deliveries)
+            session.flush()
+            hub.events.publish(session, MessageAccepted(msg, deliveries))
             if ref is not None:
                 event = _BUSINESS_EVENT[pkg.business.doc_type]
                 session.add_all(
-                    TimelineEvent(document_id=ref.document_id, message_id=msg.id,
-                                  agency_code=code, event=event,
-                                  status_code="13" if event == "revoke" else None,
-                                  description=pkg.business.reason, at=now)
+                    TimelineEvent(
+                        document_id=ref.document_id,
+                        message_id=msg.id,
+                        agency_code=code,
+                        event=event,
+                        status_code="13" if event == "revoke" else None,
+                        description=pkg.business.reason,
+                        at=now,
+                    )
                     for code in recipients
                 )
     except IntegrityError:
         # A concurrent twin won the race: same bytes → its receipt; same DocumentId → conflict.
         if (earlier := find_resent(hub, sender, sha256)) is not None:
             return receipt_of(earlier)
-        raise Conflict(f"document {pkg.document_id!r} already exists",
-                       code="DOCUMENT_ID_CONFLICT") from None
+        raise Conflict(
+            f"document {pkg.document_id!r} already exists", code="DOCUMENT_ID_CONFLICT"
+        ) from None
     return receipt_of(msg)
 
 
 def _record_document(session: Session, msg: Message, ref: Document | None) -> None:
     if ref is None or msg.document_id != ref.document_id:
-        session.add(Document(document_id=msg.document_id, sender_code=msg.sender_code,
-                             first_message_id=msg.id, latest_message_id=msg.id))
+        session.add(
+            Document(
+                document_id=msg.document_id,
+                sender_code=msg.sender_code,
+                first_message_id=msg.id,
+                latest_message_id=msg.id,
+            )
+        )
     if ref is None:
         return
     ref = session.merge(ref)

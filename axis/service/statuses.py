@@ -26,6 +26,7 @@ from axis.domain import (
     utcnow,
 )
 from axis.service.context import Hub
+from axis.service.events import Acknowledged, MessageAccepted, StatusRecorded
 from formats import edxml
 from formats.findings import Finding
 from formats.model import STATUS_CODES, Organization, ResponseFor, StaffInfo, StatusPackage
@@ -62,15 +63,29 @@ def _targets(session: Session, doc: Document, agency: str, code: str) -> list[st
         return list(recipients)
     raise Rejected(
         f"{agency} is not a recipient of document {doc.document_id!r}",
-        findings=[Finding.error("STATUS_NOT_RECIPIENT", "/Status/From/OrganId",
-                                "only a recipient may send a status about a document "
-                                "(and only its sender a recall request, 13)")],
+        findings=[
+            Finding.error(
+                "STATUS_NOT_RECIPIENT",
+                "/Status/From/OrganId",
+                "only a recipient may send a status about a document "
+                "(and only its sender a recall request, 13)",
+            )
+        ],
     )
 
 
-def _record_status(session: Session, *, doc: Document, agency: str, code: str,
-                   description: str, staff: StaffInfo | None, raw: bytes | None,
-                   about_message_id: str | None = None) -> Message:
+def _record_status(
+    hub: Hub,
+    session: Session,
+    *,
+    doc: Document,
+    agency: str,
+    code: str,
+    description: str,
+    staff: StaffInfo | None,
+    raw: bytes | None,
+    about_message_id: str | None = None,
+) -> Message:
     """Store the status package (built here when the client sent JSON) and route it."""
     now = utcnow()
     targets = _targets(session, doc, agency, code)
@@ -79,7 +94,8 @@ def _record_status(session: Session, *, doc: Document, agency: str, code: str,
         raw = edxml.build_status(
             StatusPackage(
                 response_for=ResponseFor(
-                    organ_id=doc.sender_code, code=about.code if about else "",
+                    organ_id=doc.sender_code,
+                    code=about.code if about else "",
                     promulgation_date=_parse_date(about.promulgation_date if about else None),
                     document_id=doc.document_id,
                 ),
@@ -91,24 +107,45 @@ def _record_status(session: Session, *, doc: Document, agency: str, code: str,
             )
         )
     msg = Message(
-        id=new_id(), kind="status", sender_code=agency, document_id=doc.document_id,
-        sha256=hashlib.sha256(raw).hexdigest(), size=len(raw), received_at=now,
-        subject=f"{code} {STATUS_CODES[code]}", status_code=code,
-        about_message_id=about.id if about else None, inline_body=raw, recipients=targets,
-        findings=[], report=None,
+        id=new_id(),
+        kind="status",
+        sender_code=agency,
+        document_id=doc.document_id,
+        sha256=hashlib.sha256(raw).hexdigest(),
+        size=len(raw),
+        received_at=now,
+        subject=f"{code} {STATUS_CODES[code]}",
+        status_code=code,
+        about_message_id=about.id if about else None,
+        inline_body=raw,
+        recipients=targets,
+        findings=[],
+        report=None,
     )
     session.add(msg)
     session.flush()  # the message row before the deliveries that reference it
-    session.add_all(
-        Delivery(message_id=msg.id, recipient_code=t, pending=True, created_at=now)
-        for t in targets
-    )
+    deliveries = [
+        Delivery(message_id=msg.id, recipient_code=t, pending=True, created_at=now) for t in targets
+    ]
+    session.add_all(deliveries)
+    session.flush()
+    hub.events.publish(session, MessageAccepted(msg, deliveries))
+    hub.events.publish(session, StatusRecorded(about, msg, agency, code, now))
     staff_dict = vars(staff) if staff else None
     for concerned in targets if code == RECALL_REQUESTED else [agency]:
-        session.add(TimelineEvent(document_id=doc.document_id, message_id=msg.id,
-                                  agency_code=concerned, event="status", status_code=code,
-                                  description=description, staff=staff_dict, at=now,
-                                  status_message_id=msg.id))
+        session.add(
+            TimelineEvent(
+                document_id=doc.document_id,
+                message_id=msg.id,
+                agency_code=concerned,
+                event="status",
+                status_code=code,
+                description=description,
+                staff=staff_dict,
+                at=now,
+                status_message_id=msg.id,
+            )
+        )
     return msg
 
 
@@ -122,13 +159,25 @@ def _parse_date(value: str | None):  # noqa: ANN202
 
 
 def _receipt(msg: Message, findings: list[dict] | None = None) -> Receipt:
-    return Receipt(id=msg.id, kind=msg.kind, document_id=msg.document_id, sha256=msg.sha256,
-                   received_at=msg.received_at, recipients=list(msg.recipients),
-                   findings=findings or [])
+    return Receipt(
+        id=msg.id,
+        kind=msg.kind,
+        document_id=msg.document_id,
+        sha256=msg.sha256,
+        received_at=msg.received_at,
+        recipients=list(msg.recipients),
+        findings=findings or [],
+    )
 
 
-def submit_status_package(hub: Hub, principal: Principal, pkg: StatusPackage, raw: bytes,
-                          sha256: str, warnings: list[Finding]) -> Receipt:
+def submit_status_package(
+    hub: Hub,
+    principal: Principal,
+    pkg: StatusPackage,
+    raw: bytes,
+    sha256: str,
+    warnings: list[Finding],
+) -> Receipt:
     agency = _require_agency(principal)
     _check_code(pkg.status_code, "/Status/StatusCode")
     doc_id = nfc(pkg.response_for.document_id)
@@ -137,18 +186,37 @@ def submit_status_package(hub: Hub, principal: Principal, pkg: StatusPackage, ra
         if doc is None:
             raise Rejected(
                 f"status about a document the hub does not know: {doc_id!r}",
-                findings=[Finding.error("STATUS_DOCUMENT_UNKNOWN", "/Status/ResponseFor/DocumentId",
-                                        f"no document {doc_id!r}")],
+                findings=[
+                    Finding.error(
+                        "STATUS_DOCUMENT_UNKNOWN",
+                        "/Status/ResponseFor/DocumentId",
+                        f"no document {doc_id!r}",
+                    )
+                ],
             )
-        msg = _record_status(session, doc=doc, agency=agency, code=pkg.status_code,
-                             description=pkg.description, staff=pkg.staff, raw=raw)
+        msg = _record_status(
+            hub,
+            session,
+            doc=doc,
+            agency=agency,
+            code=pkg.status_code,
+            description=pkg.description,
+            staff=pkg.staff,
+            raw=raw,
+        )
         msg.findings = [f.to_dict() for f in warnings]
         assert msg.sha256 == sha256
     return _receipt(msg, msg.findings)
 
 
-def post_status(hub: Hub, principal: Principal, message_id: str, code: str,
-                description: str = "", staff: StaffInfo | None = None) -> Receipt:
+def post_status(
+    hub: Hub,
+    principal: Principal,
+    message_id: str,
+    code: str,
+    description: str = "",
+    staff: StaffInfo | None = None,
+) -> Receipt:
     """A status sent as JSON about the document of message `message_id`."""
     agency = _require_agency(principal)
     _check_code(code, "code")
@@ -157,19 +225,31 @@ def post_status(hub: Hub, principal: Principal, message_id: str, code: str,
         if about is None or about.kind != "edoc" or not _may_see(session, about, agency):
             raise NotFound(f"no message {message_id}", code="MESSAGE_NOT_FOUND")
         doc = session.get(Document, about.document_id)
-        msg = _record_status(session, doc=doc, agency=agency, code=code,
-                             description=nfc(description), staff=staff, raw=None,
-                             about_message_id=about.id)
+        msg = _record_status(
+            hub,
+            session,
+            doc=doc,
+            agency=agency,
+            code=code,
+            description=nfc(description),
+            staff=staff,
+            raw=None,
+            about_message_id=about.id,
+        )
     return _receipt(msg)
 
 
 def _may_see(session: Session, msg: Message, agency: str) -> bool:
     if msg.sender_code == agency:
         return True
-    return session.scalar(
-        select(Delivery.seq).where(Delivery.message_id == msg.id,
-                                   Delivery.recipient_code == agency)
-    ) is not None
+    return (
+        session.scalar(
+            select(Delivery.seq).where(
+                Delivery.message_id == msg.id, Delivery.recipient_code == agency
+            )
+        )
+        is not None
+    )
 
 
 def acknowledge(hub: Hub, principal: Principal, message_ids: list[str]) -> list[dict]:
@@ -181,8 +261,9 @@ def acknowledge(hub: Hub, principal: Principal, message_ids: list[str]) -> list[
         deliveries = {
             d.message_id: d
             for d in session.scalars(
-                select(Delivery).where(Delivery.message_id.in_(message_ids),
-                                       Delivery.recipient_code == agency)
+                select(Delivery).where(
+                    Delivery.message_id.in_(message_ids), Delivery.recipient_code == agency
+                )
             )
         }
         now = utcnow()
@@ -197,11 +278,21 @@ def acknowledge(hub: Hub, principal: Principal, message_ids: list[str]) -> list[
                 if delivery.fetched_at is None:
                     delivery.fetched_at = now
                 msg = session.get(Message, message_id)
+                hub.events.publish(session, Acknowledged(msg, delivery, now))
                 if msg.kind == "edoc":
                     doc = session.get(Document, msg.document_id)
-                    _record_status(session, doc=doc, agency=agency, code="01",
-                                   description="Đã đến hệ thống của đơn vị nhận", staff=None,
-                                   raw=None, about_message_id=msg.id)
-            results.append({"id": message_id, "acked": True,
-                            "acked_at": show_time(delivery.acked_at)})
+                    _record_status(
+                        hub,
+                        session,
+                        doc=doc,
+                        agency=agency,
+                        code="01",
+                        description="Đã đến hệ thống của đơn vị nhận",
+                        staff=None,
+                        raw=None,
+                        about_message_id=msg.id,
+                    )
+            results.append(
+                {"id": message_id, "acked": True, "acked_at": show_time(delivery.acked_at)}
+            )
     return results

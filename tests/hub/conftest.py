@@ -22,8 +22,9 @@ class Party:
     http: httpx.Client
 
     def send(self, body: bytes, **headers: str) -> httpx.Response:
-        return self.http.post("/v1/messages", content=body,
-                              headers={"Content-Type": "application/xml", **headers})
+        return self.http.post(
+            "/v1/messages", content=body, headers={"Content-Type": "application/xml", **headers}
+        )
 
     def inbox(self, **params) -> list[dict]:
         response = self.http.get("/v1/inbox", params=params)
@@ -67,5 +68,4 @@ def document(**kw) -> bytes:
 
 
 def status(code: str, sender: str, document_id: str, **kw) -> bytes:
-    return build_status(make_status(status_code=code, sender=sender, document_id=document_id,
-                                    **kw))
+    return build_status(make_status(status_code=code, sender=sender, document_id=document_id, **kw))

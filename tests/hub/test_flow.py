@@ -32,8 +32,7 @@ def test_send_returns_a_receipt_and_routes_to_each_recipient(sender, recipients,
     assert sender.http.get(f"/v1/messages/{receipt['id']}").content == body
 
 
-def test_resending_the_same_package_returns_the_first_receipt_and_delivers_once(
-        sender, recipients):
+def test_resending_the_same_package_returns_the_first_receipt_and_delivers_once(sender, recipients):
     body = document()
     first = sender.send(body)
     again = sender.send(body)
@@ -85,10 +84,14 @@ def test_statuses_are_relayed_to_the_sender_and_shown_in_the_timeline(sender, re
     first, second = recipients
     first.ack(receipt["id"])
     for code in ("03", "04", "05", "06"):
-        response = first.http.post(f"/v1/messages/{receipt['id']}/status",
-                                   json={"code": code, "description": f"bước {code}",
-                                         "staff": {"staff": "Lê Thị Cúc",
-                                                   "department": "Văn thư"}})
+        response = first.http.post(
+            f"/v1/messages/{receipt['id']}/status",
+            json={
+                "code": code,
+                "description": f"bước {code}",
+                "staff": {"staff": "Lê Thị Cúc", "department": "Văn thư"},
+            },
+        )
         assert response.status_code == 202, response.text
     codes = [i["status_code"] for i in sender.inbox()]
     assert codes == ["01", "03", "04", "05", "06"]
@@ -117,7 +120,8 @@ def test_status_package_posted_to_messages_is_relayed(sender, recipients):
 
 
 def test_status_codes_outside_the_table_and_from_non_recipients_are_refused(
-        sender, recipients, outsider):
+    sender, recipients, outsider
+):
     receipt = sender.send(document()).json()
     bad = recipients[0].http.post(f"/v1/messages/{receipt['id']}/status", json={"code": "07"})
     assert bad.status_code == 422
@@ -125,8 +129,10 @@ def test_status_codes_outside_the_table_and_from_non_recipients_are_refused(
     stranger = outsider.send(status("03", outsider.code, receipt["document_id"]))
     assert stranger.status_code == 422
     assert stranger.json()["findings"][0]["code"] == "STATUS_NOT_RECIPIENT"
-    assert outsider.http.post(f"/v1/messages/{receipt['id']}/status",
-                              json={"code": "03"}).status_code == 404
+    assert (
+        outsider.http.post(f"/v1/messages/{receipt['id']}/status", json={"code": "03"}).status_code
+        == 404
+    )
     assert sender.inbox() == []
 
 
@@ -137,13 +143,14 @@ def test_revoke_reaches_recipients_and_the_recall_flow_shows_in_the_timeline(sen
     first, second = recipients
     items = first.inbox()
     assert [i["business"] for i in items] == ["new", "revoke"]
-    resp = first.http.post(f"/v1/messages/{items[1]['id']}/status",
-                           json={"code": "15", "description": "Đồng ý thu hồi"})
+    resp = first.http.post(
+        f"/v1/messages/{items[1]['id']}/status",
+        json={"code": "15", "description": "Đồng ý thu hồi"},
+    )
     assert resp.status_code == 202, resp.text
     second.http.post(f"/v1/messages/{items[1]['id']}/status", json={"code": "16"})
     timeline = sender.http.get(f"/v1/messages/{receipt['id']}/timeline").json()
-    lines = {line["agency"]: [e["code"] for e in line["events"]]
-             for line in timeline["recipients"]}
+    lines = {line["agency"]: [e["code"] for e in line["events"]] for line in timeline["recipients"]}
     assert lines[first.code] == ["13", "15"]
     assert lines[second.code] == ["13", "16"]
     # A revoked document cannot be updated any more.

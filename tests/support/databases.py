@@ -71,11 +71,29 @@ class DatabaseFactory:
             as_user = ["runuser", "-u", "postgres", "--"]
         port = 55432 + os.getpid() % 1000
         try:
-            subprocess.run([*as_user, initdb, "-D", str(root / "data"), "-A", "trust",
-                            "-U", "postgres"], check=True, capture_output=True, timeout=120)
-            subprocess.run([*as_user, pg_ctl, "-D", str(root / "data"), "-l",
-                            str(root / "log"), "-o", f"-p {port} -k {root} -c fsync=off",
-                            "-w", "start"], check=True, capture_output=True, timeout=60)
+            subprocess.run(
+                [*as_user, initdb, "-D", str(root / "data"), "-A", "trust", "-U", "postgres"],
+                check=True,
+                capture_output=True,
+                timeout=120,
+            )
+            subprocess.run(
+                [
+                    *as_user,
+                    pg_ctl,
+                    "-D",
+                    str(root / "data"),
+                    "-l",
+                    str(root / "log"),
+                    "-o",
+                    f"-p {port} -k {root} -c fsync=off",
+                    "-w",
+                    "start",
+                ],
+                check=True,
+                capture_output=True,
+                timeout=60,
+            )
         except (subprocess.SubprocessError, OSError) as exc:
             self._reason += f"; starting a cluster failed: {exc}"
             return None
@@ -103,7 +121,10 @@ class DatabaseFactory:
         if self._cluster:
             pg_ctl = _pg_bin("pg_ctl")
             as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-            subprocess.run([*as_user, pg_ctl, "-D", str(self._cluster / "data"), "-m", "immediate",
-                            "stop"], capture_output=True, timeout=60)
+            subprocess.run(
+                [*as_user, pg_ctl, "-D", str(self._cluster / "data"), "-m", "immediate", "stop"],
+                capture_output=True,
+                timeout=60,
+            )
             shutil.rmtree(self._cluster, ignore_errors=True)
             time.sleep(0)

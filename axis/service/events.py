@@ -1,0 +1,68 @@
+"""Domain events, handled inside the unit of work that caused them.
+
+Counters (metrics) and push delivery jobs subscribe here, so what they record commits or rolls
+back together with the message itself and never disagrees with it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from axis.adapters.tables import Delivery, Message
+
+
+@dataclass(frozen=True)
+class MessageAccepted:
+    message: Message  # an edoc or a status package, already added to the session
+    deliveries: list[Delivery]
+
+
+@dataclass(frozen=True)
+class MessageRejected:
+    """A package refused with a 4xx. Recorded in its own small transaction."""
+
+    sender_code: str | None
+    http_status: int
+    finding_codes: list[str]
+    size: int
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Acknowledged:
+    message: Message
+    delivery: Delivery
+    at: datetime
+
+
+@dataclass(frozen=True)
+class StatusRecorded:
+    document_message: Message | None  # the document the status is about
+    status_message: Message
+    agency_code: str  # who sent the status
+    code: str
+    at: datetime
+
+
+Event = MessageAccepted | MessageRejected | Acknowledged | StatusRecorded
+Handler = Callable[[Session, Event], None]
+
+
+@dataclass
+class EventBus:
+    handlers: dict[type, list[Handler]] = field(default_factory=lambda: defaultdict(list))
+
+    def subscribe(self, event_type: type, handler: Handler) -> None:
+        self.handlers[event_type].append(handler)
+
+    def wants(self, event_type: type) -> bool:
+        return bool(self.handlers.get(event_type))
+
+    def publish(self, session: Session, event: Event) -> None:
+        for handler in self.handlers.get(type(event), ()):
+            handler(session, event)
