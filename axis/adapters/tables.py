@@ -1,4 +1,4 @@
-"""The hub's tables (SQLAlchemy 2 ORM). Portable SQL: the same code runs on SQLite and PostgreSQL."""
+"""The hub's tables (SQLAlchemy 2 ORM), in portable SQL: SQLite and PostgreSQL alike."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The agency directory: codes as in QCVN 102:2016 / Decision 20/2020, names, parents, active flag."""
+"""The agency directory: codes (QCVN 102:2016, Decision 20/2020), names, parents, active flag."""
 
 from __future__ import annotations
 
