@@ -1,0 +1,3 @@
+from axis.cli.main import app
+
+app(prog_name="axis")
