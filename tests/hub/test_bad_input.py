@@ -121,7 +121,7 @@ def test_oversized_body_is_413_before_it_is_read_whole(live_hub, sender):
 
 
 def test_unknown_and_inactive_recipients_are_422(live_hub, sender):
-    live_hub.hub.db  # the directory has RECIPIENTS and an outsider; 000.00.00.H99 is unknown
+    # The directory has RECIPIENTS and an outsider; 000.00.00.H99 is unknown.
     response = sender.send(document(recipients=[RECIPIENTS[0], "000.00.00.H99"]))
     assert response.status_code == 422
     assert _codes(response) == {"RECIPIENT_UNKNOWN"}
