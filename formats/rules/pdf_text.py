@@ -1,0 +1,356 @@
+"""The text of a PDF's first and last pages, and its page sizes, read fast enough for every package.
+
+The rules need only the header of page 1 (national title, motto, "Số:", place and date) and
+the signature block of the last page, so this reads two content streams with a small tokenizer
+(pypdf resolves the objects; its own text extraction is several times slower and is kept as
+the fallback for content this reader does not understand). Text comes out in content-stream
+order, one line per change of baseline; rules compare it whitespace-insensitively.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from pypdf import PdfReader
+from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, StreamObject
+
+MAX_CONTENT = 4 << 20  # bytes of one page's content stream we read; beyond is not a text page
+MIN_TEXT_CHARS = 10  # fewer non-blank characters on both pages: a scan without OCR
+
+
+@dataclass(frozen=True)
+class PdfText:
+    first_page: str = ""
+    last_page: str = ""
+    page_sizes: tuple[tuple[float, float], ...] = ()  # (width, height) in points, /Rotate applied
+    has_text: bool = False
+    error: str = ""  # why the PDF could not be read; empty when it could
+
+    @property
+    def page_count(self) -> int:
+        return len(self.page_sizes)
+
+
+def extract_pdf_text(data: bytes) -> PdfText:
+    """Never raises: a PDF that cannot be read comes back with `error` set."""
+    try:
+        reader = PdfReader(io.BytesIO(data), strict=False)
+        if reader.is_encrypted and not reader.decrypt(""):
+            return PdfText(error="the PDF is encrypted with a password")
+        pages = reader.pages
+        sizes = tuple(_size(page) for page in pages)
+        if not sizes:
+            return PdfText(error="the PDF has no pages")
+        fonts: dict[Any, _Font] = {}
+        first = _page_text(pages[0], fonts)
+        last = first if len(sizes) == 1 else _page_text(pages[len(sizes) - 1], fonts)
+    except Exception as exc:  # noqa: BLE001 - a damaged PDF is a finding, not a crash
+        return PdfText(error=f"the PDF cannot be read ({type(exc).__name__}: {exc})"[:300])
+    chars = sum(1 for c in first + last if not c.isspace())
+    return PdfText(first, last, sizes, has_text=chars >= MIN_TEXT_CHARS)
+
+
+def _size(page: Any) -> tuple[float, float]:
+    box = page.mediabox
+    w, h = abs(float(box.width)), abs(float(box.height))
+    rotate = int(page.get("/Rotate", 0) or 0) % 180
+    return (h, w) if rotate == 90 else (w, h)
+
+
+def _page_text(page: Any, fonts: dict[Any, _Font]) -> str:
+    try:
+        out = _TextSink()
+        resources = _resolve(page.get("/Resources")) or DictionaryObject()
+        _run(_content_bytes(page.get("/Contents")), resources, fonts, out, depth=0)
+        return out.text()
+    except Exception:  # noqa: BLE001 - unusual content: let pypdf's slower extractor try
+        return page.extract_text() or ""
+
+
+def _resolve(obj: Any) -> Any:
+    while isinstance(obj, IndirectObject):
+        obj = obj.get_object()
+    return obj
+
+
+def _content_bytes(contents: Any) -> bytes:
+    contents = _resolve(contents)
+    if contents is None:
+        return b""
+    if isinstance(contents, ArrayObject):
+        parts, size = [], 0
+        for part in contents:
+            data = _resolve(part).get_data()
+            parts.append(data)
+            size += len(data)
+            if size > MAX_CONTENT:
+                break
+        return b"\n".join(parts)[:MAX_CONTENT]
+    return contents.get_data()[:MAX_CONTENT]
+
+
+class _TextSink:
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.last_y: float | None = None
+
+    def move(self, y: float, positioned: bool) -> None:
+        """A new baseline starts a line; an explicit move along the same line is a gap."""
+        if self.last_y is not None and abs(y - self.last_y) > 1.0:
+            self.parts.append("\n")
+        elif positioned:
+            self.parts.append(" ")
+        self.last_y = y
+
+    def text(self) -> str:
+        return "".join(self.parts)
+
+
+_TOKEN = re.compile(
+    rb"""\((?:[^\\()]|\\.|\((?:[^\\()]|\\.)*\))*\)
+    |<[0-9A-Fa-f\s]*>
+    |<<|>>|\[|\]|\{|\}
+    |/[^\s/\[\]()<>{}%]*
+    |[-+]?(?:\d+\.?\d*|\.\d+)
+    |[A-Za-z'"*][A-Za-z0-9'"*]*
+    |%[^\r\n]*""",
+    re.X | re.S,
+)
+_INLINE_IMAGE = re.compile(rb"\bBI\b.*?\bID\b.*?\bEI\b", re.S)
+_ESCAPE = re.compile(rb"\\([nrtbf()\\]|[0-7]{1,3}|\r\n|\r|\n)", re.S)
+_ESCAPES = {b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"f": b"\f",
+            b"(": b"(", b")": b")", b"\\": b"\\"}  # fmt: skip
+_MARK = object()
+
+
+def _unescape(m: re.Match[bytes]) -> bytes:
+    s = m.group(1)
+    if s in _ESCAPES:
+        return _ESCAPES[s]
+    if s[:1] in b"\r\n":
+        return b""  # line continuation
+    return bytes([int(s, 8) & 0xFF])
+
+
+def _string(token: bytes) -> bytes:
+    if token[:1] == b"(":
+        body = token[1:-1]
+        return _ESCAPE.sub(_unescape, body) if b"\\" in body else body
+    digits = re.sub(rb"\s", b"", token[1:-1])
+    return bytes.fromhex((digits + b"0" if len(digits) % 2 else digits).decode())
+
+
+def _run(content: bytes, resources: Any, fonts: dict, out: _TextSink, depth: int) -> None:
+    if b"BI" in content:
+        content = _INLINE_IMAGE.sub(b" ", content)
+    font_dict = _resolve(resources.get("/Font")) or {}
+    xobjects = _resolve(resources.get("/XObject")) or {}
+    font: _Font | None = None
+    stack: list[Any] = []
+    y = 0.0
+    scale = 1.0
+    leading = 0.0
+    for m in _TOKEN.finditer(content):
+        tok = m.group(0)
+        c = tok[0]
+        if c == 0x28 or (c == 0x3C and tok != b"<<"):  # ( or <
+            stack.append(_string(tok))
+        elif c == 0x2F:  # /
+            stack.append(tok)
+        elif tok == b"[" or tok == b"<<":
+            stack.append(_MARK)
+        elif tok == b"]" or tok == b">>":
+            try:
+                at = len(stack) - 1 - stack[::-1].index(_MARK)
+            except ValueError:
+                stack.clear()
+                continue
+            items = stack[at + 1 :]
+            del stack[at:]
+            stack.append(items)
+        elif c == 0x25:  # % comment
+            continue
+        elif c in b"+-.0123456789":
+            stack.append(float(tok))
+        else:
+            op = tok
+            if op == b"Tj" or op == b"'" or op == b'"':
+                if op != b"Tj":
+                    y -= leading * scale
+                    out.move(y, False)
+                if stack and isinstance(stack[-1], bytes) and font is not None:
+                    out.parts.append(font.decode(stack[-1]))
+            elif op == b"TJ":
+                if stack and isinstance(stack[-1], list) and font is not None:
+                    for item in stack[-1]:
+                        if isinstance(item, bytes):
+                            out.parts.append(font.decode(item))
+                        elif isinstance(item, float) and item < -180:
+                            out.parts.append(" ")
+            elif op == b"Td" or op == b"TD":
+                if len(stack) >= 2 and isinstance(stack[-1], float):
+                    ty = stack[-1]
+                    if op == b"TD":
+                        leading = -ty
+                    y += ty * scale
+                    out.move(y, True)
+            elif op == b"Tm":
+                if len(stack) >= 6 and isinstance(stack[-1], float):
+                    scale = abs(stack[-3]) or 1.0
+                    y = stack[-1]
+                    out.move(y, True)
+            elif op == b"T*":
+                y -= leading * scale
+                out.move(y, False)
+            elif op == b"TL":
+                if stack and isinstance(stack[-1], float):
+                    leading = stack[-1]
+            elif op == b"BT":  # the text and line matrices start again from identity
+                y, scale = 0.0, 1.0
+            elif op == b"Tf":
+                if len(stack) >= 2 and isinstance(stack[-2], bytes):
+                    font = _font(font_dict, stack[-2].decode("latin-1"), fonts)
+            elif op == b"Do" and depth < 3 and stack and isinstance(stack[-1], bytes):
+                _form(xobjects, stack[-1].decode("latin-1"), resources, fonts, out, depth)
+            stack.clear()
+
+
+def _form(xobjects: Any, name: str, resources: Any, fonts: dict, out: _TextSink, depth: int):
+    ref = xobjects.get(name)
+    xobj = _resolve(ref)
+    if not isinstance(xobj, StreamObject) or xobj.get("/Subtype") != "/Form":
+        return
+    inner = _resolve(xobj.get("/Resources")) or resources
+    _run(xobj.get_data()[:MAX_CONTENT], inner, fonts, out, depth + 1)
+
+
+class _Font:
+    def __init__(self, width: int, cmap: dict[int, str], fallback: Any) -> None:
+        self.width = width
+        self.cmap = cmap
+        self.table: list[str] = []
+        if width == 1:  # one lookup per byte: the ToUnicode entry, else the font's encoding
+            self.table = [
+                cmap.get(b) or (fallback(bytes([b])) if fallback else "") for b in range(256)
+            ]
+
+    def decode(self, raw: bytes) -> str:
+        if self.width == 1:
+            return "".join(map(self.table.__getitem__, raw))
+        cmap = self.cmap
+        return "".join(cmap.get((raw[i] << 8) | raw[i + 1], "") for i in range(0, len(raw) - 1, 2))
+
+
+def _font(font_dict: Any, name: str, cache: dict[Any, _Font]) -> _Font | None:
+    ref = font_dict.get(name)
+    cache_key = (ref.idnum, ref.generation) if isinstance(ref, IndirectObject) else id(ref)
+    if cache_key in cache:
+        return cache[cache_key]
+    font = _resolve(ref)
+    built = _build_font(font) if isinstance(font, DictionaryObject) else None
+    cache[cache_key] = built
+    return built
+
+
+def _build_font(font: DictionaryObject) -> _Font:
+    composite = font.get("/Subtype") == "/Type0"
+    cmap: dict[int, str] = {}
+    width = 2 if composite else 1
+    to_unicode = _resolve(font.get("/ToUnicode"))
+    if isinstance(to_unicode, StreamObject):
+        cmap, cmap_width = _parse_to_unicode(to_unicode.get_data())
+        width = cmap_width or width
+    fallback = None if composite else _simple_encoding(font)
+    return _Font(width, cmap, fallback)
+
+
+_CODESPACE = re.compile(rb"begincodespacerange\s*<([0-9A-Fa-f]+)>")
+_BFCHAR = re.compile(rb"beginbfchar(.*?)endbfchar", re.S)
+_BFRANGE = re.compile(rb"beginbfrange(.*?)endbfrange", re.S)
+_PAIR = re.compile(rb"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]*)>")
+_RANGE = re.compile(rb"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>\s*(<[0-9A-Fa-f]*>|\[[^\]]*\])")
+
+
+def _utf16(hex_digits: bytes) -> str:
+    if len(hex_digits) % 4:
+        hex_digits = hex_digits.rjust(len(hex_digits) + 4 - len(hex_digits) % 4, b"0")
+    return bytes.fromhex(hex_digits.decode()).decode("utf-16-be", "replace")
+
+
+def _parse_to_unicode(data: bytes) -> tuple[dict[int, str], int]:
+    cmap: dict[int, str] = {}
+    m = _CODESPACE.search(data)
+    width = len(m.group(1)) // 2 if m else 0
+    for block in _BFCHAR.findall(data):
+        for src, dst in _PAIR.findall(block):
+            cmap[int(src, 16)] = _utf16(dst)
+            width = width or len(src) // 2
+    for block in _BFRANGE.findall(data):
+        for lo, hi, dst in _RANGE.findall(block):
+            start, end = int(lo, 16), int(hi, 16)
+            width = width or len(lo) // 2
+            if end - start > 0xFFFF:
+                continue
+            if dst[:1] == b"[":
+                for i, item in enumerate(re.findall(rb"<([0-9A-Fa-f]*)>", dst)):
+                    cmap[start + i] = _utf16(item)
+            else:
+                base = _utf16(dst[1:-1])
+                if not base:
+                    continue
+                head, last = base[:-1], ord(base[-1])
+                for i in range(end - start + 1):
+                    cmap[start + i] = head + chr(min(last + i, 0x10FFFF))
+    return cmap, min(width, 2) if width else 0
+
+
+def _simple_encoding(font: DictionaryObject) -> Any:
+    """Byte → text for a simple font without (or beyond) ToUnicode.
+
+    Legacy Vietnamese fonts (.VnTime for TCVN3, VNI-Times) live here: their bytes come out as
+    cp1252 look-alikes ("Céng hoµ"), which the legacy-encoding rule recognises.
+    """
+    enc = _resolve(font.get("/Encoding"))
+    codec = "mac_roman" if enc == "/MacRomanEncoding" else "cp1252"
+    differences: dict[int, str] = {}
+    if isinstance(enc, DictionaryObject):
+        if enc.get("/BaseEncoding") == "/MacRomanEncoding":
+            codec = "mac_roman"
+        code = 0
+        for item in _resolve(enc.get("/Differences")) or []:
+            item = _resolve(item)
+            if isinstance(item, int | float) and not isinstance(item, bool):
+                code = int(item)
+            else:
+                differences[code] = _glyph(str(item))
+                code += 1
+
+    def decode(raw: bytes) -> str:
+        if differences:
+            return "".join(
+                differences[b] if b in differences else bytes([b]).decode(codec, "replace")
+                for b in raw
+            )
+        return raw.decode(codec, "replace")
+
+    return decode
+
+
+def _glyph(name: str) -> str:
+    try:
+        from pypdf._codecs.adobe_glyphs import adobe_glyphs  # the Adobe Glyph List
+
+        if hit := adobe_glyphs.get(name):
+            return hit
+    except ImportError:  # pragma: no cover - pypdf moved it; uniXXXX names still work
+        pass
+    bare = name.lstrip("/")
+    if bare.startswith("uni") and len(bare) >= 7:
+        try:
+            return chr(int(bare[3:7], 16))
+        except ValueError:
+            return ""
+    return ""
