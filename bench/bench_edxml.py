@@ -21,7 +21,12 @@ from lxml import etree
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from formats.edxml import build_document, build_status, parse  # noqa: E402
-from tests.factories import make_document, make_status, minimal_pdf  # noqa: E402
+from tests.factories import (  # noqa: E402
+    make_attachment,
+    make_document,
+    make_status,
+    minimal_pdf,
+)
 
 
 def _best_per_call(fn: Callable[[], object], seconds: float) -> float:
@@ -53,8 +58,12 @@ def main(argv: list[str] | None = None) -> int:
     data = build_document(pkg)
     wrapped = base64.encodebytes(pdf).decode()  # 76-character lines, as many senders write
     data_wrapped = data.replace(base64.b64encode(pdf), wrapped.encode())
+    zipped_pkg = make_document(attachments=[make_attachment("QD.pdf", pdf, was_zipped=True)])
+    data_zipped = build_document(zipped_pkg)
+    header_only = build_document(make_document(attachments=[], references=[]))
     status = build_status(make_status())
-    assert parse(data).ok and parse(data_wrapped).ok and parse(status).ok
+    for sample in (data, data_wrapped, data_zipped, header_only, status):
+        assert parse(sample).ok, parse(sample).findings
 
     def baseline() -> None:
         root = etree.fromstring(data)
@@ -65,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
         ("baseline: fromstring + b64decode + sha256", baseline),
         ("parse document (base64 one line)", lambda: parse(data)),
         ("parse document (base64 76-char lines)", lambda: parse(data_wrapped)),
+        ("parse document (PDF zipped by the sender)", lambda: parse(data_zipped)),
+        ("parse header only (no attachment)", lambda: parse(header_only)),
         ("build document", lambda: build_document(pkg)),
         ("parse status", lambda: parse(status)),
     ]
