@@ -370,6 +370,21 @@ def test_too_large_is_refused_before_parsing(document_xml):
     assert DEFAULT_MAX_BYTES == 50 * 1024 * 1024
 
 
+def test_element_flood_is_refused_before_parsing(document_xml):
+    flood = "<edXML:To><edXML:OrganId>000.00.00.G06</edXML:OrganId></edXML:To>" * 120_000
+    data = document_xml.replace("<edXML:DocumentId>", flood + "<edXML:DocumentId>", 1).encode()
+    assert len(data) < DEFAULT_MAX_BYTES
+    result = parse(data)
+    assert result.fatal
+    only_finding(result, "EDXML_TOO_LARGE")
+    assert "elements" in result.findings[0].message
+    # Many real recipients are fine.
+    many = "<edXML:To><edXML:OrganId>000.00.00.G06</edXML:OrganId></edXML:To>" * 2_000
+    assert parse(
+        document_xml.replace("<edXML:DocumentId>", many + "<edXML:DocumentId>").encode()
+    ).ok
+
+
 BILLION_LAUGHS = b"""<?xml version="1.0"?>
 <!DOCTYPE edXML [
  <!ENTITY lol "lol">
