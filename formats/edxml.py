@@ -30,24 +30,6 @@ from datetime import date, datetime, timedelta, timezone
 
 from lxml import etree
 
-try:  # SIMD base64, ~30x faster than binascii on a 100 KB attachment; optional
-    import pybase64
-
-    def _b64_strict_decode(raw: bytes) -> bytes:
-        return pybase64.b64decode(raw, validate=True)
-
-    def _b64_encode(data: bytes) -> bytes:
-        return pybase64.b64encode(data)
-
-except ImportError:  # pragma: no cover - exercised where pybase64 is not installed
-
-    def _b64_strict_decode(raw: bytes) -> bytes:
-        return binascii.a2b_base64(raw, strict_mode=True)
-
-    def _b64_encode(data: bytes) -> bytes:
-        return binascii.b2a_base64(data, newline=False)
-
-
 from formats.findings import Finding
 from formats.model import (
     STATUS_CODES,
@@ -70,6 +52,24 @@ from formats.model import (
     TraceHeader,
 )
 
+try:  # SIMD base64, ~30x faster than binascii on a 100 KB attachment; optional
+    import pybase64
+
+    def _b64_strict_decode(raw: bytes) -> bytes:
+        return pybase64.b64decode(raw, validate=True)
+
+    def _b64_encode(data: bytes) -> bytes:
+        return pybase64.b64encode(data)
+
+except ImportError:  # pragma: no cover - exercised where pybase64 is not installed
+
+    def _b64_strict_decode(raw: bytes) -> bytes:
+        return binascii.a2b_base64(raw, strict_mode=True)
+
+    def _b64_encode(data: bytes) -> bytes:
+        return binascii.b2a_base64(data, newline=False)
+
+
 __all__ = [
     "DEFAULT_MAX_BYTES",
     "EDXML_NS",
@@ -83,7 +83,6 @@ DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 MAX_ELEMENTS = 200_000  # a package to 30,000 recipients still fits
 _MARKUP_CHECK_FROM = 1_000_000  # fewer bytes cannot hold 2 * MAX_ELEMENTS "<"
 EDXML_NS = "http://www.mic.gov.vn/TBT/QCVN_102_2016"
-DSIG_NS = "http://www.w3.org/2000/09/xmldsig#"
 
 # Finding codes (stable: clients and tests match on them).
 TOO_LARGE = "EDXML_TOO_LARGE"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import binascii
 import io
 import random
 import unicodedata
@@ -536,8 +537,30 @@ def test_bad_value(document_xml, old, new, path):
     only_finding(result, "EDXML_BAD_VALUE", path)
 
 
-@pytest.mark.parametrize("encoded", ["JVBERi0x!!!", "JVBERi0xLj€", "J", "JVBE=Ri0x"])
-def test_bad_base64(document_xml, encoded):
+@pytest.fixture(params=["pybase64", "binascii"])
+def base64_backend(request, monkeypatch):
+    """Both decoders the parser may run with: pybase64 when installed, else binascii."""
+    import formats.edxml as edxml
+
+    if request.param == "binascii":
+        monkeypatch.setattr(
+            edxml, "_b64_strict_decode", lambda raw: binascii.a2b_base64(raw, strict_mode=True)
+        )
+        monkeypatch.setattr(edxml, "_b64_encode", lambda d: binascii.b2a_base64(d, newline=False))
+    else:
+        pytest.importorskip("pybase64")
+    return request.param
+
+
+def test_round_trip_with_either_base64_backend(base64_backend):
+    pkg = full_document()
+    assert parse(build_document(pkg)).package == pkg
+
+
+@pytest.mark.parametrize(
+    "encoded", ["JVBERi0x!!!", "JVBERi0xLj€", "J", "JVBE=Ri0x", "JV BE\tRi0x*"]
+)
+def test_bad_base64(document_xml, encoded, base64_backend):
     result = parse(with_attachment_payload(document_xml, encoded))
     assert "EDXML_BAD_BASE64" in codes(result)
     finding = result.findings[0]
