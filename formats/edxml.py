@@ -513,7 +513,7 @@ class _DocumentReader(_Reader):
             pkg.business = self.business(business, business_path)
 
         # The enveloped signature: ds namespace, QCVN namespace or none at all in the wild.
-        pkg.has_xml_signature = "Signature" in h or "Signature" in e
+        pkg.has_xml_signature = "Signature" in h or "Signature" in e or "Signature" in r
 
         body = _first(e, "edXMLBody")
         manifest = _first(_children(body), "edXMLManifest")
@@ -525,19 +525,21 @@ class _DocumentReader(_Reader):
         att_path = f"{path}/AttachmentEncoded"
         holders = r.get("AttachmentEncoded") or e.get("AttachmentEncoded") or ()
         index = 0
+        positions: list[int] = []  # each kept attachment's place among those sent
         for holder in holders:
             for el in _children(holder).get("Attachment", ()):
                 index += 1
                 att = self.attachment(el, f"{att_path}/Attachment[{index}]")
                 if att is not None:
                     pkg.attachments.append(att)
-        self.check_manifest(pkg, manifest_path, att_path)
+                    positions.append(index)
+        self.check_manifest(pkg, positions, manifest_path, att_path)
         return pkg
 
     def message_header(self, m: Children, path: str) -> DocumentPackage:
         from_el = _first(m, "From")
         if from_el is None:
-            self.error(MISSING_ELEMENT, f"{path}/From", "<From> (the sender) is required")
+            self.error(MISSING_ELEMENT, f"{path}/From/OrganId", "<From> (the sender) is required")
             sender = Organization(organ_id="")
         else:
             sender = self.organization(from_el, f"{path}/From")
@@ -756,9 +758,11 @@ class _DocumentReader(_Reader):
         self.unzip_budget -= len(out)
         return out
 
-    def check_manifest(self, pkg: DocumentPackage, manifest_path: str, att_path: str) -> None:
+    def check_manifest(
+        self, pkg: DocumentPackage, positions: list[int], manifest_path: str, att_path: str
+    ) -> None:
         seen: set[str] = set()
-        for i, att in enumerate(pkg.attachments, 1):
+        for i, att in zip(positions, pkg.attachments, strict=True):
             if not att.content_id:
                 continue  # already reported as EDXML_MISSING_ELEMENT
             if att.content_id in seen:
@@ -785,7 +789,7 @@ class _DocumentReader(_Reader):
                     f"{manifest_path}/Reference[{i}]",
                     f"the manifest lists cid:{ref.content_id} but no attachment has that ContentId",
                 )
-        for i, att in enumerate(pkg.attachments, 1):
+        for i, att in zip(positions, pkg.attachments, strict=True):
             if att.content_id and att.content_id not in referenced:
                 self.error(
                     ATTACHMENT_MISMATCH,

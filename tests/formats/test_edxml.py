@@ -569,6 +569,20 @@ def test_bad_base64(document_xml, encoded, base64_backend):
     assert codes(result) == ["EDXML_BAD_BASE64", "EDXML_ATTACHMENT_MISMATCH"]
 
 
+def test_paths_count_attachments_as_sent(document_xml):
+    # The first attachment is unreadable; the second one, unlisted, is still Attachment[2].
+    encoded = base64.b64encode(minimal_pdf()).decode()
+    extra = attachment_element("Phu luc.pdf", "phu-luc", encoded, "application/pdf")
+    xml = with_attachment_payload(document_xml, "@@@@").decode()
+    xml = xml.replace("</edXML:AttachmentEncoded>", extra + "</edXML:AttachmentEncoded>")
+    result = parse(xml.encode())
+    assert [(f.code, f.path) for f in result.findings] == [
+        ("EDXML_BAD_BASE64", "/edXML/AttachmentEncoded/Attachment[1]/ContentTransferEncoded"),
+        ("EDXML_ATTACHMENT_MISMATCH", "/edXML/edXMLEnvelope/edXMLBody/edXMLManifest/Reference[1]"),
+        ("EDXML_ATTACHMENT_MISMATCH", "/edXML/AttachmentEncoded/Attachment[2]"),
+    ]
+
+
 def test_bad_zip(document_xml):
     corrupt = b"PK\x03\x04" + bytes(40)
     two_files = zipped({"a.pdf": minimal_pdf(), "b.pdf": minimal_pdf()})
