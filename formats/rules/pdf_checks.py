@@ -76,7 +76,10 @@ def check_pdf(
         sample = _legacy_sample(first)
         if legacy == "TCVN3":
             first, last = decode_tcvn3(first), decode_tcvn3(last)
-            shown = f' ("{sample}" is TCVN3 for "{decode_tcvn3(sample)}")' if sample else ""
+            decoded = decode_tcvn3(sample)
+            if sample and all(c.isupper() for c in sample if c.isascii() and c.isalpha()):
+                decoded = decoded.upper()  # capitals come from ".VnTimeH" fonts: same slots
+            shown = f' ("{sample}" is TCVN3 for "{decoded}")' if sample else ""
             rest = "The text was decoded from TCVN3 to check the rest."
         else:
             shown = f' ("{sample}")' if sample else ""
