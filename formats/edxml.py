@@ -25,6 +25,7 @@ import io
 import threading
 import unicodedata
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 
@@ -652,7 +653,10 @@ class _DocumentReader(_Reader):
                     k = _children(rel)
                     here = f"{info_path}/ReceiverList/Receiver[{n}]"
                     receiver_type = self.integer(k, "ReceiverType", here)
-                    if receiver_type not in (0, 1):
+                    if receiver_type is None and not _text(k, "ReceiverType"):
+                        self.required(k, "ReceiverType", here)
+                        receiver_type = 1
+                    elif receiver_type not in (0, 1):
                         self.error(
                             BAD_VALUE,
                             f"{here}/ReceiverType",
@@ -749,7 +753,7 @@ class _DocumentReader(_Reader):
                 if len(out) > budget:
                     self.error(BAD_ZIP, path, _zip_too_big(name, self.max_bytes))
                     return None
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError) as exc:
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError) as exc:
             self.error(BAD_ZIP, path, f"zipped attachment {name!r} cannot be unzipped: {exc}")
             return None
         except (RuntimeError, NotImplementedError, ValueError) as exc:  # encrypted, odd method

@@ -591,6 +591,26 @@ def test_bad_zip(document_xml):
         assert codes(result)[0] == "EDXML_BAD_ZIP", result.findings
 
 
+def test_corrupt_deflate_stream_is_bad_zip(document_xml):
+    pdf = minimal_pdf(size=20_000)
+    archive = bytearray(zipped({"QD-15-UBND.pdf": pdf}))
+    start = 30 + len("QD-15-UBND.pdf")  # local header, then the compressed data
+    archive[start + 10 : start + 60] = bytes(range(50))
+    result = parse(with_attachment_payload(document_xml, base64.b64encode(archive).decode()))
+    assert codes(result)[0] == "EDXML_BAD_ZIP", result.findings
+    assert "internal error" not in result.findings[0].message
+
+
+def test_encrypted_zip_is_bad_zip(document_xml):
+    archive = bytearray(zipped({"QD-15-UBND.pdf": minimal_pdf()}))
+    # Set the "encrypted" flag bit in the local header and the central directory.
+    archive[6] |= 1
+    central = archive.index(b"PK\x01\x02")
+    archive[central + 8] |= 1
+    result = parse(with_attachment_payload(document_xml, base64.b64encode(archive).decode()))
+    assert codes(result)[0] == "EDXML_BAD_ZIP", result.findings
+
+
 def test_zip_bomb_is_capped(document_xml):
     bomb = zipped({"QD-15-UBND.pdf": bytes(3_000_000)})  # 3 MB of zeros in ~3 KB
     data = with_attachment_payload(document_xml, base64.b64encode(bomb).decode())
