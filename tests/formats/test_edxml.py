@@ -818,3 +818,14 @@ def test_skeletons_give_findings_not_tracebacks(data):
     result = parse(data)
     assert result.package is not None
     assert not result.ok and result.findings
+
+
+def test_parallel_parsing_in_threads():
+    # The hub parses in a thread pool: each thread gets its own lxml parser.
+    from concurrent.futures import ThreadPoolExecutor
+
+    packages = [make_document(number=f"{n:02d}") for n in range(1, 9)]
+    blobs = [build_document(pkg) for pkg in packages]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(parse, blobs * 5))
+    assert [r.package for r in results] == packages * 5
