@@ -56,6 +56,8 @@ from formats.model import (
 try:  # SIMD base64, ~30x faster than binascii on a 100 KB attachment; optional
     import pybase64
 
+    BASE64_BACKEND = "pybase64"
+
     def _b64_strict_decode(raw: bytes) -> bytes:
         return pybase64.b64decode(raw, validate=True)
 
@@ -63,6 +65,7 @@ try:  # SIMD base64, ~30x faster than binascii on a 100 KB attachment; optional
         return pybase64.b64encode(data)
 
 except ImportError:  # pragma: no cover - exercised where pybase64 is not installed
+    BASE64_BACKEND = "binascii"
 
     def _b64_strict_decode(raw: bytes) -> bytes:
         return binascii.a2b_base64(raw, strict_mode=True)
