@@ -9,7 +9,7 @@ Every finding has a stable `RULE_*` code (see `RULES`) and a message a clerk can
 """
 
 from formats.rules.catalog import RULES, Rule
-from formats.rules.context import CertAgencyMap, RuleContext, SignerFacts
+from formats.rules.context import CertAgencyMap, RuleContext, SignerFacts, load_cert_map
 from formats.rules.engine import check_package, check_pdf_only, main_pdf
 from formats.rules.pdf_text import PdfText, extract_pdf_text
 from formats.rules.policy import PolicyError, RulePolicy, load_policy
@@ -26,6 +26,7 @@ __all__ = [
     "check_package",
     "check_pdf_only",
     "extract_pdf_text",
+    "load_cert_map",
     "load_policy",
     "main_pdf",
 ]

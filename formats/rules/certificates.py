@@ -21,13 +21,19 @@ def check_signers(
     if not out.enabled(*_CODES):
         return
     if not signers:
-        out.not_checked(_CODES, "signatures", "no signature facts were given.")
+        out.not_checked(
+            _CODES,
+            "signatures",
+            "no signature to compare (the PDF is unsigned, or was not checked).",
+        )
         return
-    mapped = [(s, ctx.cert_agency.agency_of(s)) for s in signers]
+    # The operator's mapping first; else an agency code the certificate subject carries.
+    mapped = [(s, ctx.cert_agency.agency_of(s) or s.agency_code or None) for s in signers]
     agencies = [(s, a) for s, a in mapped if s.role_hint == "agency" or (s.role_hint is None and a)]
     leaders = [s for s, a in mapped if s.role_hint == "leader" or (s.role_hint is None and not a)]
     _check_leader(pkg, leaders, out)
-    _check_agency(pkg, agencies, bool(ctx.cert_agency), out)
+    configured = bool(ctx.cert_agency) or any(s.agency_code for s in signers)
+    _check_agency(pkg, agencies, configured, out)
 
 
 def _same_person(cert_name: str, full_name: str) -> bool:

@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
-from typing import Literal
+from pathlib import Path
+from typing import Any, Literal
 
 from formats.rules.text import key
 
@@ -19,6 +20,14 @@ VIETNAM = timezone(timedelta(hours=7), "Asia/Ho_Chi_Minh")
 # (sender OrganId, recipient OrganIds) of a document the hub routed earlier, or None.
 DocumentLookup = Callable[[str], "tuple[str, Collection[str]] | None"]
 AgencyDirectory = Callable[[str], bool] | Collection[str]
+
+
+_CERT_INFO_FIELDS = (
+    ("CN", "common_name"),
+    ("O", "organization"),
+    ("OU", "organizational_unit"),
+    ("SERIALNUMBER", "serial_number_attr"),
+)
 
 
 @dataclass(frozen=True)
@@ -31,15 +40,38 @@ class SignerFacts:
     role_hint: Literal["leader", "agency"] | None = None  # None: decided by the mapping
     key_sha256: str = ""  # hex SHA-256 of the certificate's SubjectPublicKeyInfo, if known
     path: str = ""  # where, e.g. "attachment[1]/signature[2]", echoed in findings
+    cert_sha256: str = ""  # hex SHA-256 of the whole certificate, if known
+    agency_code: str = ""  # an agency code the certificate's subject itself carries, if any
+
+    @classmethod
+    def from_cert_info(
+        cls, info: Any, *, role_hint: Literal["leader", "agency"] | None = None, path: str = ""
+    ) -> SignerFacts:
+        """From the signature report's certificate summary (signing.report.CertInfo: read by
+        attribute, so formats does not import signing)."""
+        fields = {
+            name: str(value)
+            for name, attr in _CERT_INFO_FIELDS
+            if (value := getattr(info, attr, None))
+        }
+        return cls(
+            common_name=str(getattr(info, "common_name", "") or ""),
+            organization=str(getattr(info, "organization", "") or ""),
+            subject_fields=fields,
+            role_hint=role_hint,
+            path=path,
+            cert_sha256=str(getattr(info, "sha256", "") or ""),
+            agency_code=str(getattr(info, "agency_code", "") or ""),
+        )
 
 
 class CertAgencyMap:
     """Certificate → agency code, configured by the operator.
 
-    Keys are `sha256:<hex of SubjectPublicKeyInfo>` (exact, for one key) or `FIELD=value` for a
-    subject field (`CN=Ủy ban nhân dân tỉnh Hà Nam`, `O=…`, `UID=MNS:…`), compared NFC, case-
-    and whitespace-insensitively. The key fingerprint wins over subject fields; then fields in
-    the order CN, O, then the rest.
+    Keys are `sha256:<hex>` (of the certificate or of its SubjectPublicKeyInfo: one key) or
+    `FIELD=value` for a subject field (`CN=Ủy ban nhân dân tỉnh Hà Nam`, `O=…`, `UID=MNS:…`),
+    compared NFC, case- and whitespace-insensitively. A fingerprint wins over subject fields;
+    then fields in the order CN, O, then the rest.
     """
 
     def __init__(self, mapping: Mapping[str, str] | None = None) -> None:
@@ -58,8 +90,9 @@ class CertAgencyMap:
         return bool(self._by_key or self._by_field)
 
     def agency_of(self, signer: SignerFacts) -> str | None:
-        if signer.key_sha256 and (hit := self._by_key.get(signer.key_sha256.lower())):
-            return hit
+        for digest in (signer.cert_sha256, signer.key_sha256):
+            if digest and (hit := self._by_key.get(digest.lower())):
+                return hit
         fields = {k.upper(): v for k, v in signer.subject_fields.items()}
         fields.setdefault("CN", signer.common_name)
         fields.setdefault("O", signer.organization)
@@ -69,6 +102,24 @@ class CertAgencyMap:
             if value and (hit := self._by_field.get((name, key(value)))):
                 return hit
         return None
+
+
+def load_cert_map(value: str | None) -> CertAgencyMap:
+    """The certificate → agency mapping from a TOML/YAML/JSON file of `"key" = "agency code"`
+    (optionally under a `certificates` table); None or "" → an empty mapping."""
+    if not value or not value.strip():
+        return CertAgencyMap()
+    from formats.rules.policy import PolicyError, parse_file
+
+    data = parse_file(Path(value))
+    if isinstance(data, dict) and isinstance(data.get("certificates"), dict):
+        data = data["certificates"]
+    if not isinstance(data, dict):
+        raise PolicyError(f"{value}: expected a table of certificate key = agency code")
+    try:
+        return CertAgencyMap({str(k): str(v) for k, v in data.items()})
+    except ValueError as exc:
+        raise PolicyError(f"{value}: {exc}") from exc
 
 
 @dataclass

@@ -69,18 +69,22 @@ def load_policy(value: str | None) -> RulePolicy:
         return RulePolicy()
     if value.strip().lower() == "off":
         return RulePolicy.off()
-    path = Path(value)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise PolicyError(f"cannot read rules policy {value!r}: {exc}") from exc
-    data = _parse(path.suffix.lower(), raw, value)
+    data = parse_file(Path(value))
     if isinstance(data, dict) and isinstance(data.get("rules"), dict):
         data = data["rules"]
     if not isinstance(data, dict):
         raise PolicyError(f"{value}: expected a table of RULE_CODE = severity")
     overrides = {str(k).strip(): str(v).strip().lower() for k, v in data.items()}
     return RulePolicy(overrides=overrides)  # type: ignore[arg-type]
+
+
+def parse_file(path: Path) -> object:
+    """A TOML (.toml), JSON (.json) or YAML (anything else) configuration file."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise PolicyError(f"cannot read {str(path)!r}: {exc}") from exc
+    return _parse(path.suffix.lower(), raw, str(path))
 
 
 def _parse(suffix: str, raw: bytes, name: str) -> object:
@@ -93,4 +97,4 @@ def _parse(suffix: str, raw: bytes, name: str) -> object:
 
         return yaml.safe_load(raw)
     except Exception as exc:  # noqa: BLE001 - any parser error is the same problem to the operator
-        raise PolicyError(f"cannot parse rules policy {name}: {exc}") from exc
+        raise PolicyError(f"cannot parse {name}: {exc}") from exc
