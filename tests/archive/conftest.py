@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy.exc import OperationalError
 
+from archive import catalog
 from archive.localstore import LocalStore
 from archive.s3store import S3Store
 
@@ -54,3 +58,90 @@ def closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+# -- catalog databases: real SQLite and real PostgreSQL ----------------------------------------
+PG_ADMIN_URL = os.environ.get(
+    "ARCHIVE_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+
+
+@pytest.fixture(scope="session")
+def sqlite_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    engine = create_engine(f"sqlite:///{tmp_path_factory.mktemp('catalog') / 'archive.db'}")
+    catalog.metadata.create_all(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgresql_engine() -> Iterator[Engine]:
+    """A throwaway database archive_test_<random>, dropped at the end of the session."""
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    name = f"archive_test_{uuid.uuid4().hex[:10]}"
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except OperationalError as exc:
+        admin.dispose()
+        pytest.skip(f"PostgreSQL unavailable at {PG_ADMIN_URL}: {exc}")
+    engine = create_engine(admin.url.set(database=name))
+    try:
+        catalog.metadata.create_all(engine)
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def engine(request: pytest.FixtureRequest) -> Engine:
+    return request.getfixturevalue(f"{request.param}_engine")
+
+
+@pytest.fixture
+def conn(engine: Engine) -> Iterator[Connection]:
+    """A connection in a transaction rolled back after the test: each test sees an empty
+    catalog without recreating the schema."""
+    with engine.connect() as connection:
+        tx = connection.begin()
+        try:
+            yield connection
+        finally:
+            tx.rollback()
+
+
+@pytest.fixture
+def make_record(conn: Connection, local_store: LocalStore):
+    """Archive a generated document package (tests.factories) the way the hub does:
+    objects into the store, then the record in the (test's) transaction. Returns its id."""
+    from archive.records import add_record, archive_package
+    from tests.factories import make_document
+
+    counter = iter(range(1, 1_000_000))
+
+    def make(
+        *,
+        store=None,
+        retention_years=10,
+        permanent=False,
+        report=b'{"findings": []}',
+        message_id=None,
+        **doc,
+    ):  # type: ignore[no-untyped-def]
+        pkg = make_document(**doc)
+        n = next(counter)
+        draft = archive_package(
+            store or local_store,
+            pkg,
+            package=f"<edXML n='{n}'>{pkg.subject}</edXML>".encode(),
+            report=report,
+            message_id=message_id or f"msg-{uuid.uuid4().hex}",
+            retention_years=None if permanent else retention_years,
+            permanent=permanent,
+        )
+        return add_record(conn, draft)
+
+    return make

@@ -1,0 +1,248 @@
+"""Catalog search for archivists: agency, date range, type, number and symbol, full text.
+
+Hostile input is harmless: every value is a bound parameter, and the full-text query is
+rebuilt from the folded word tokens of the input (SQLite: each token quoted for FTS5;
+PostgreSQL: `plainto_tsquery`), so no query syntax of the user's ever reaches the engine.
+Words match with or without Vietnamese diacritics (see `archive.textfold`).
+
+Results are ordered newest first (issued date, then record id) and paged by an opaque
+keyset cursor, so page 1000 costs what page 1 costs.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import and_, bindparam, func, literal_column, or_, select, text
+
+from archive import catalog as c
+from archive.textfold import clean, fold, tokens
+
+MAX_LIMIT = 500
+
+SUMMARY_COLUMNS = (
+    c.records.c.id,
+    c.records.c.message_id,
+    c.records.c.document_id,
+    c.records.c.file_code,
+    c.records.c.agency_id,
+    c.records.c.agency_name,
+    c.records.c.code_number,
+    c.records.c.code_notation,
+    c.records.c.issued_date,
+    c.records.c.type_name,
+    c.records.c.subject,
+    c.records.c.state,
+    c.records.c.legal_hold,
+    c.records.c.access,
+    c.records.c.retain_until,
+    c.records.c.accepted_at,
+)
+
+
+@dataclass
+class SearchPage:
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class Query:
+    """The filters of a search (also what `archive.export` takes to select records)."""
+
+    agency: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    type_name: str | None = None
+    number: str | None = None
+    text: str | None = None
+    file_code: str | None = None
+    state: str | None = None
+
+
+def encode_cursor(issued: date, record_id: int) -> str:
+    raw = json.dumps([issued.isoformat(), record_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[date, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        issued, record_id = json.loads(raw)
+        return date.fromisoformat(issued), int(record_id)
+    except (ValueError, TypeError, binascii.Error) as exc:
+        raise ValueError("invalid cursor") from exc
+
+
+def fts5_query(words: list[str]) -> str:
+    """An FTS5 query matching all the words: each a quoted string, so nothing is syntax."""
+    return " ".join('"' + w.replace('"', '""') + '"' for w in words)
+
+
+def text_condition(conn, words: list[str], structured: list):  # type: ignore[no-untyped-def]
+    """The full-text clause. On SQLite the plan is chosen here, from two bounded counts,
+    because FTS5 offers the planner no statistics (see `_sqlite_plan`)."""
+    if c.dialect_of(conn) == "postgresql":
+        return text("archive_records.search_tsv @@ plainto_tsquery('simple', :fts_q)").bindparams(
+            bindparam("fts_q", " ".join(words))
+        )
+    match = fts5_query(words)
+    if _sqlite_plan(conn, match, structured) == "text-first":
+        return c.records.c.id.in_(
+            select(literal_column("rowid"))
+            .select_from(text(c.FTS_TABLE))
+            .where(text(f"{c.FTS_TABLE} MATCH :fts_q").bindparams(bindparam("fts_q", match)))
+        )
+    return text(
+        f"EXISTS (SELECT 1 FROM {c.FTS_TABLE} WHERE {c.FTS_TABLE}.rowid = archive_records.id "
+        f"AND {c.FTS_TABLE} MATCH :fts_q)"
+    ).bindparams(bindparam("fts_q", match))
+
+
+#: Structured candidates below this: walk them (in result order) and probe FTS5 per row.
+SQLITE_STRUCTURED_CAP = 5000
+#: Word matches below this: materialise them and filter/sort (text-first).
+SQLITE_TEXT_CAP = 10000
+
+
+def _sqlite_plan(conn, match: str, structured: list) -> str:  # type: ignore[no-untyped-def]
+    """ "rows-first": walk the rows the other filters select, newest first, probing FTS5 for
+    each (a rowid seek), stopping at the page size; good when those rows are few, or when the
+    words are common (matches are dense, the page fills fast). "text-first": materialise the
+    word matches, then filter and sort them; good when the words are rare. Both counts are
+    bounded, so choosing costs a few milliseconds at most."""
+    if structured:
+        bounded = select(literal_column("1")).select_from(c.records).where(*structured)
+        n = conn.execute(
+            select(func.count()).select_from(bounded.limit(SQLITE_STRUCTURED_CAP).subquery())
+        ).scalar_one()
+        if n < SQLITE_STRUCTURED_CAP:
+            return "rows-first"
+    m = conn.execute(
+        text(
+            f"SELECT count(*) FROM (SELECT rowid FROM {c.FTS_TABLE} "
+            f"WHERE {c.FTS_TABLE} MATCH :q LIMIT :cap)"
+        ),
+        {"q": match, "cap": SQLITE_TEXT_CAP},
+    ).scalar_one()
+    return "text-first" if m < SQLITE_TEXT_CAP else "rows-first"
+
+
+def conditions(conn, q: Query, *, extra: list | None = None) -> list:  # type: ignore[no-untyped-def]
+    """The WHERE clauses of a query (bound parameters only)."""
+    r = c.records.c
+    where: list = []
+    q = Query(
+        *(
+            clean(v) if isinstance(v, str) else v
+            for v in (
+                q.agency,
+                q.date_from,
+                q.date_to,
+                q.type_name,
+                q.number,
+                q.text,
+                q.file_code,
+                q.state,
+            )
+        )
+    )
+    if q.agency:
+        where.append(r.agency_id == q.agency.strip())
+    if q.date_from:
+        where.append(r.issued_date >= q.date_from)
+    if q.date_to:
+        where.append(r.issued_date <= q.date_to)
+    if q.type_name:
+        where.append(r.type_key == fold(q.type_name.strip()))
+    if q.number:
+        number = q.number.strip()
+        if "/" in number:
+            where.append(r.number_key == fold(number))
+        else:
+            where.append(r.code_number == number)
+    if q.file_code:
+        where.append(r.file_code == q.file_code.strip())
+    if q.state:
+        where.append(r.state == q.state)
+    where.extend(extra or [])
+    words = tokens(q.text or "")
+    if words:
+        where.append(text_condition(conn, words, where))
+    return where
+
+
+def search(  # type: ignore[no-untyped-def]
+    conn,
+    *,
+    agency: str | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    type_name: str | None = None,
+    number: str | None = None,
+    text: str | None = None,
+    file_code: str | None = None,
+    state: str | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> SearchPage:
+    """One page of records matching every filter given, newest first.
+    `number` is "12/QĐ-UBND" (number and symbol) or just "12". Raises ValueError on a bad
+    cursor."""
+    q = Query(agency, date_from, date_to, type_name, number, text, file_code, state)
+    limit = max(1, min(int(limit), MAX_LIMIT))
+    r = c.records.c
+    extra = []
+    if cursor:
+        issued, record_id = decode_cursor(cursor)
+        extra.append(or_(r.issued_date < issued, and_(r.issued_date == issued, r.id < record_id)))
+    where = conditions(conn, q, extra=extra)
+    stmt = (
+        select(*SUMMARY_COLUMNS)
+        .where(*where)
+        .order_by(r.issued_date.desc(), r.id.desc())
+        .limit(limit + 1)
+    )
+    rows = [dict(row) for row in conn.execute(stmt).mappings()]
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        next_cursor = encode_cursor(last["issued_date"], int(last["id"]))
+    for row in rows:
+        row["number_symbol"] = (
+            f"{row['code_number']}/{row['code_notation']}"
+            if row["code_notation"]
+            else row["code_number"]
+        )
+    return SearchPage(rows, next_cursor)
+
+
+def iter_ids(conn, q: Query, *, batch: int = 500):  # type: ignore[no-untyped-def]
+    """Every record id matching a query, newest first, fetched in keyset batches (flat memory
+    for exports of any size)."""
+    r = c.records.c
+    after: tuple[date, int] | None = None
+    while True:
+        extra = []
+        if after is not None:
+            extra.append(
+                or_(r.issued_date < after[0], and_(r.issued_date == after[0], r.id < after[1]))
+            )
+        where = conditions(conn, q, extra=extra)
+        rows = conn.execute(
+            select(r.id, r.issued_date)
+            .where(*where)
+            .order_by(r.issued_date.desc(), r.id.desc())
+            .limit(batch)
+        ).all()
+        for row in rows:
+            yield int(row.id)
+        if len(rows) < batch:
+            return
+        after = (rows[-1].issued_date, int(rows[-1].id))
