@@ -102,6 +102,7 @@ ATTACHMENT_MISMATCH = "EDXML_ATTACHMENT_MISMATCH"
 DUPLICATE_CONTENT_ID = "EDXML_DUPLICATE_CONTENT_ID"
 BAD_STATUS_CODE = "EDXML_BAD_STATUS_CODE"
 NO_RECIPIENT = "EDXML_NO_RECIPIENT"
+DATE_FORMAT = "EDXML_DATE_FORMAT"  # a warning: a day-first date was read, not rejected
 
 _VN_TZ = timezone(timedelta(hours=7))
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -346,15 +347,32 @@ class _Reader:
                 self.error(MISSING_ELEMENT, f"{path}/{name}", f"<{name}> is required (yyyy/MM/dd)")
             return None
         value = _parse_date(text)
+        if value is None and (swapped := _year_first(text)):
+            value = _parse_date(swapped)
+            if value is not None:
+                self.day_first(path, name, text)
         if value is None:
             self.error(BAD_DATE, f"{path}/{name}", f"{text!r} is not a date yyyy/MM/dd")
         return value
+
+    def day_first(self, path: str, name: str, text: str) -> None:
+        self.findings.append(
+            Finding.warning(
+                DATE_FORMAT,
+                f"{path}/{name}",
+                f"{text!r} is written day first; QCVN 102:2016 writes yyyy/MM/dd",
+            )
+        )
 
     def timestamp(self, kids: Children, name: str, path: str) -> datetime | None:
         text = _text(kids, name)
         if not text:
             return None
         value = _parse_timestamp(text)
+        if value is None and (swapped := _year_first(text)):
+            value = _parse_timestamp(swapped)
+            if value is not None:
+                self.day_first(path, name, text)
         if value is None:
             self.error(
                 BAD_DATE, f"{path}/{name}", f"{text!r} is not a timestamp yyyy/MM/dd HH:mm:ss"
@@ -430,6 +448,14 @@ def _parse_date(text: str) -> date | None:
         return date(int(year), int(month), int(day))
     except ValueError:
         return None
+
+
+def _year_first(text: str) -> str | None:
+    """ "05/03/2024..." -> "2024/03/05...": the Vietnamese day-first form, unambiguous with a
+    four-digit year at the end, which some systems write into edXML."""
+    if len(text) < 10 or text[2] not in "/-" or text[5] != text[2]:
+        return None
+    return f"{text[6:10]}/{text[3:5]}/{text[0:2]}{text[10:]}"
 
 
 def _parse_timestamp(text: str) -> datetime | None:

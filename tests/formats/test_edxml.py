@@ -287,6 +287,19 @@ def test_lenient_forms_report_nothing(document_xml):
     assert result.package == make_document()
 
 
+def test_day_first_dates_are_read_with_a_warning(document_xml, status_xml):
+    xml = document_xml.replace(
+        ">2024/03/05</edXML:PromulgationDate>", ">05/03/2024</edXML:PromulgationDate>"
+    ).replace("2024/03/05 09:30:00", "05-03-2024 09:30:00")
+    result = parse(xml.encode())
+    assert result.ok  # warnings only
+    assert [(f.code, f.severity) for f in result.findings] == [("EDXML_DATE_FORMAT", "warning")] * 2
+    assert result.package == make_document()
+    status = parse(status_xml.replace("2024/03/05 10:15:00", "05/03/2024 10:15:00").encode())
+    assert status.ok and status.package == make_status()
+    assert [f.path for f in status.findings] == ["/Status/Timestamp"]
+
+
 def test_base64_wrapped_with_crlf_and_spaces(document_xml):
     pdf = make_document().attachments[0].data
     wrapped = base64.encodebytes(pdf).decode().replace("\n", "\r\n  ")
@@ -495,7 +508,12 @@ def test_no_recipient(document):
         ),
         (
             "<edXML:PromulgationDate>2024/03/05<",
-            "<edXML:PromulgationDate>05/03/2024<",
+            "<edXML:PromulgationDate>03/05/24<",
+            f"{MH}/PromulgationInfo/PromulgationDate",
+        ),
+        (
+            "<edXML:PromulgationDate>2024/03/05<",
+            "<edXML:PromulgationDate>30/02/2024<",
             f"{MH}/PromulgationInfo/PromulgationDate",
         ),
         (
