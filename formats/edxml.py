@@ -3,8 +3,9 @@
 Reading accepts what real senders write: the QCVN namespace as the `edXML` prefix, as the
 default namespace or missing altogether; elements in any order; `Bussiness` (sic) or
 `Business`; a `Signature` in the XML-DSig namespace or none; a status bare or inside a SOAP
-envelope (Header or Body, any SOAP version); dates `yyyy/MM/dd` or `yyyy-MM-dd`; base64 with
-line breaks; attachments zipped before encoding. Every problem becomes a `Finding` with a
+envelope (Header or Body, any SOAP version); dates `yyyy/MM/dd` or `yyyy-MM-dd` (and the
+day-first `dd/MM/yyyy`, with an EDXML_DATE_FORMAT warning); base64 with line breaks;
+attachments zipped before encoding. Every problem becomes a `Finding` with a
 stable code; `parse` never raises.
 
 Writing is canonical: prefix `edXML` bound to the QCVN namespace, the element order of
@@ -451,8 +452,10 @@ def _parse_date(text: str) -> date | None:
 
 
 def _year_first(text: str) -> str | None:
-    """ "05/03/2024..." -> "2024/03/05...": the Vietnamese day-first form, unambiguous with a
-    four-digit year at the end, which some systems write into edXML."""
+    """Turn the Vietnamese day-first form `05/03/2024...` into `2024/03/05...`.
+
+    Some systems write it into edXML; with a four-digit year at the end it is unambiguous.
+    """
     if len(text) < 10 or text[2] not in "/-" or text[5] != text[2]:
         return None
     return f"{text[6:10]}/{text[3:5]}/{text[0:2]}{text[10:]}"
