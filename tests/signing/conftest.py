@@ -1,9 +1,14 @@
-"""Fixtures for signing tests: one certomancer PKI served on 127.0.0.1 per session."""
+"""Fixtures for signing tests: one certomancer PKI served on 127.0.0.1 per session, the
+validation corpus built from it, and ready validation configs."""
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
+from signing.validate import ValidationConfig
+from tests.signing.corpus import Case, build_corpus
 from tests.signing.pki import TestPKI, start_pki
 
 
@@ -12,3 +17,25 @@ def pki(tmp_path_factory) -> TestPKI:
     p = start_pki(tmp_path_factory.mktemp("pki"))
     yield p
     p.stop()
+
+
+@pytest.fixture(scope="session")
+def corpus(pki) -> dict[str, Case]:
+    return {c.name: c for c in build_corpus(pki)}
+
+
+@pytest.fixture(scope="session")
+def offline_config(pki) -> ValidationConfig:
+    return ValidationConfig.from_paths([str(pki.trust_root)], time_limit=20)
+
+
+@pytest.fixture(scope="session")
+def online_config(pki) -> ValidationConfig:
+    return ValidationConfig.from_paths([str(pki.trust_root)], allow_fetching=True, time_limit=20)
+
+
+@pytest.fixture(autouse=True)
+def _quiet_pyhanko():
+    # pyHanko logs every failed chain with a traceback; the tests assert on reports instead.
+    logging.getLogger("pyhanko").setLevel(logging.ERROR)
+    yield

@@ -1,0 +1,112 @@
+"""Process-wide speed-ups for two hot spots in pyHanko's dependencies, with identical results.
+
+1. PDF hex strings. A signature's /Contents is a hex string of kilobytes that pyHanko reads
+   one byte at a time through Python generators; this reader finds the closing '>' with
+   bytes.find and decodes in one call. Whenever the string holds anything but hex digits and
+   whitespace (a comment, a stray byte) it rewinds and defers to pyHanko's own reader, so
+   errors and edge cases stay pyHanko's.
+2. Certificate name comparison. asn1crypto compares names after RFC 4518 string preparation,
+   done character by character in Python with ``stringprep``; with Vietnamese names this was
+   the largest single cost of validating a signature. The preparation is a pure function of
+   the string, so it is memoised (bounded LRU); so is a Name's comparison key (``hashable``),
+   keyed by the name's DER encoding. Name equality first compares DER (equal encodings are
+   equal names), then the comparison keys, which asn1crypto builds from the same prepared
+   values its RDN-by-RDN comparison uses.
+
+``install()`` is idempotent; ``uninstall()`` exists so a benchmark can measure plain pyHanko.
+"""
+
+from __future__ import annotations
+
+import binascii
+import functools
+import re
+
+from asn1crypto import x509 as _x509
+from pyhanko.pdf_utils import generic
+
+_orig_hex = generic.read_hex_string_from_stream
+_orig_prep = _x509.NameTypeAndValue._ldap_string_prep
+_WHITESPACE = b" \n\r\t\f\x00"
+_HEX_ONLY = re.compile(rb"[0-9a-fA-F]*")
+_CHUNK = 1 << 16
+
+
+def read_hex_string_from_stream(stream):
+    start = stream.tell()
+    stream.read(1)  # the '<'
+    parts: list[bytes] = []
+    while True:
+        chunk = stream.read(_CHUNK)
+        if not chunk:
+            stream.seek(start)
+            return _orig_hex(stream)
+        end = chunk.find(b">")
+        if end >= 0:
+            parts.append(chunk[:end])
+            break
+        parts.append(chunk)
+    body = b"".join(parts)
+    digits = body.translate(None, _WHITESPACE)
+    if not _HEX_ONLY.fullmatch(digits):
+        stream.seek(start)
+        return _orig_hex(stream)
+    stream.seek(start + 1 + len(body) + 1)
+    if len(digits) % 2:
+        digits += b"0"
+    return generic.pdf_string(binascii.unhexlify(digits))
+
+
+@functools.lru_cache(maxsize=8192)
+def _prep(string: str) -> str:
+    return _orig_prep(None, string)
+
+
+def _ldap_string_prep(self, string):
+    return _prep(string)
+
+
+_orig_name_hashable = _x509.Name.hashable
+_orig_name_eq = _x509.Name.__eq__
+_orig_name_ne = _x509.Name.__ne__
+_name_keys: dict[bytes, str] = {}
+_NAME_KEYS_MAX = 16384
+
+
+def _name_hashable(self) -> str:
+    der = self.dump()
+    key = _name_keys.get(der)
+    if key is None:
+        key = _orig_name_hashable.fget(self)
+        if len(_name_keys) >= _NAME_KEYS_MAX:
+            _name_keys.clear()  # crude bound; refilled from the next names seen
+        _name_keys[der] = key
+    return key
+
+
+def _name_eq(self, other) -> bool:
+    if not isinstance(other, _x509.Name):
+        return False
+    if self.dump() == other.dump():
+        return True
+    return _name_hashable(self) == _name_hashable(other)
+
+
+def _name_ne(self, other) -> bool:
+    return not _name_eq(self, other)
+
+
+def install() -> None:
+    generic.read_hex_string_from_stream = read_hex_string_from_stream
+    _x509.NameTypeAndValue._ldap_string_prep = _ldap_string_prep
+    _x509.Name.hashable = property(_name_hashable)
+    _x509.Name.__eq__ = _name_eq
+    _x509.Name.__ne__ = _name_ne
+
+
+def uninstall() -> None:
+    generic.read_hex_string_from_stream = _orig_hex
+    _x509.NameTypeAndValue._ldap_string_prep = _orig_prep
+    _x509.Name.hashable = _orig_name_hashable
+    _x509.Name.__eq__ = _orig_name_eq
+    _x509.Name.__ne__ = _orig_name_ne
