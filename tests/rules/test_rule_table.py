@@ -420,7 +420,7 @@ CASES = [
     Case("signer upper", "RULE_PDF_SIGNER_NAME", False, pdf=PdfSpec(signer="NGUYỄN VĂN AN")),
     Case("one page", "RULE_PDF_SIGNER_NAME", False, pdf=PdfSpec(pages=1)),
     Case("letter", "RULE_PDF_PAGE_SIZE", True, pdf=PdfSpec(page_format="Letter")),
-    Case("A5", "RULE_PDF_PAGE_SIZE", True, pdf=PdfSpec(page_format="A5")),
+    Case("A5", "RULE_PDF_PAGE_SIZE", True, pdf=PdfSpec(page_format="A3")),
     Case("landscape", "RULE_PDF_PAGE_SIZE", False, pdf=PdfSpec(orientation="L")),
     # --- certificates -------------------------------------------------------------------
     Case(
