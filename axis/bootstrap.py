@@ -5,6 +5,7 @@ from __future__ import annotations
 from archive import open_store
 from axis.adapters.database import Database
 from axis.config import Settings
+from axis.service import metrics
 from axis.service.checks import PackageCheck
 from axis.service.context import Hub
 
@@ -21,4 +22,6 @@ def build_hub(settings: Settings | None = None, *, create_schema: bool = True) -
     if create_schema:
         db.create_all()
     store = open_store(settings.resolved_store_url)
-    return Hub(settings=settings, db=db, store=store, checks=default_checks(settings))
+    hub = Hub(settings=settings, db=db, store=store, checks=default_checks(settings))
+    metrics.install(hub)  # per-agency figures, recorded in the same transactions
+    return hub

@@ -38,6 +38,14 @@ class Settings(BaseSettings):
 
     inbox_page_max: int = 500
 
+    # Per-agency figures (issue 6): recorded in the same transaction as the messages.
+    metrics_enabled: bool = True
+    # Prometheus gets one series per agency only while the directory is at most this large.
+    metrics_per_agency_max: int = 200
+    metrics_token: str | None = None  # if set, /metrics wants 'Authorization: Bearer <it>'
+    stats_max_days: int = 1830  # widest range a stats query or export accepts (5 years)
+    stats_max_points: int = 1500  # most periods in one series (a day of minutes, 2 months of hours)
+
     @cached_property
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -39,6 +39,7 @@ def create_app(settings: Settings | None = None, hub: Hub | None = None) -> Fast
     app.state.hub = hub
     app.include_router(messages.router)
     app.include_router(agencies.router)
+    _mount_stats(app)
 
     @app.get("/healthz", tags=["health"])
     async def healthz(request: Request) -> JSONResponse:
@@ -79,6 +80,16 @@ def create_app(settings: Settings | None = None, hub: Hub | None = None) -> Fast
         )
 
     return app
+
+
+def _mount_stats(app: FastAPI) -> None:
+    """Figures per agency (issue 6): stats API, dashboard, Prometheus /metrics."""
+    from axis.api import dashboard, stats
+    from axis.observability import mount
+
+    app.include_router(stats.router)
+    app.include_router(dashboard.router)
+    mount(app)
 
 
 def _check(hub: Hub) -> None:

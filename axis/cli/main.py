@@ -209,3 +209,4 @@ def _mount_optional(module: str, *, name: str | None = None, commands: bool = Fa
 _mount_optional("axis.cli.sign_commands", commands=True)
 _mount_optional("axis.cli.check_commands", commands=True)
 _mount_optional("axis.cli.archive_commands", name="archive")
+_mount_optional("axis.cli.stats_commands", commands=True)  # axis stats

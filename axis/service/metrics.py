@@ -1,0 +1,274 @@
+"""Recording the per-agency figures, inside the unit of work that changes the messages.
+
+Event handlers (subscribed on `hub.events` by `install`) add increments to a buffer kept in the
+session; just before that session commits, the buffer becomes one upsert statement per table
+(`INSERT … ON CONFLICT DO UPDATE`, rows in key order so concurrent writers on PostgreSQL lock
+them in the same order and cannot deadlock). The figures thus commit or roll back together with
+the message they count, survive restarts and never disagree with the data.
+
+Who a figure is counted for: packages sent, accepted, rejected and bytes to the sending agency;
+documents received to each recipient; acknowledgements, statuses, completion (first 06) and
+their latencies to the agency that acknowledged or sent the status, in the period it happened;
+documents due, on time and late to the recipient, in the period of the DueDate's deadline.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+from sqlalchemy import event, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from axis.adapters.metrics_tables import (
+    COUNTERS,
+    HUB,
+    MetricCode,
+    MetricDocument,
+    MetricLatency,
+    MetricPeriod,
+)
+from axis.adapters.tables import Document
+from axis.service.events import Acknowledged, MessageAccepted, MessageRejected, StatusRecorded
+from axis.service.periods import due_deadline, labels
+
+COMPLETED = "06"
+REVOKE = 1
+NEW = 0
+BUCKET_BASE = 2 ** (1 / 8)
+_LOG_BASE = math.log(BUCKET_BASE)
+_KEY = "axis_metrics"
+_CHUNK = 400  # rows per statement, well under SQLite's limit of bound parameters
+
+
+def bucket_of(ms: float) -> int:
+    return 0 if ms < BUCKET_BASE else int(math.log(ms) / _LOG_BASE)
+
+
+def bucket_value(bucket: int) -> float:
+    """The geometric middle of a bucket, in ms: within ±4.4% of any time in it."""
+    return BUCKET_BASE ** (bucket + 0.5)
+
+
+class Pending:
+    """Increments of one unit of work, merged by key before they are written."""
+
+    def __init__(self) -> None:
+        self.periods: dict[tuple[str, str, str], dict[str, int]] = defaultdict(
+            lambda: dict.fromkeys(COUNTERS, 0)
+        )
+        self.codes: dict[tuple[str, str, str, str, str], int] = defaultdict(int)
+        self.latency: dict[tuple[str, str, str, str, int], int] = defaultdict(int)
+
+    def add(self, agencies: tuple[str, ...], at: datetime, **incs: int) -> None:
+        for grain, label in labels(at):
+            for agency in agencies:
+                row = self.periods[(agency, grain, label)]
+                for name, n in incs.items():
+                    row[name] += n
+
+    def code(self, agencies: tuple[str, ...], at: datetime, kind: str, code: str) -> None:
+        for grain, label in labels(at):
+            for agency in agencies:
+                self.codes[(agency, grain, label, kind, code[:64])] += 1
+
+    def latency_ms(self, agencies: tuple[str, ...], at: datetime, kind: str, ms: int) -> None:
+        b = bucket_of(ms)
+        for grain, label in labels(at):
+            for agency in agencies:
+                self.latency[(agency, grain, label, kind, b)] += 1
+
+
+def pending(session: Session) -> Pending:
+    buf = session.info.get(_KEY)
+    if buf is None:
+        buf = session.info[_KEY] = Pending()
+    return buf
+
+
+def _ms(later: datetime, earlier: datetime) -> int:
+    return max(0, round((later - earlier).total_seconds() * 1000))
+
+
+# --- event handlers ------------------------------------------------------------------------
+
+
+def on_accepted(session: Session, ev: MessageAccepted) -> None:
+    msg, at = ev.message, ev.message.received_at
+    buf = pending(session)
+    sender = (msg.sender_code, HUB)
+    if msg.kind != "edoc":
+        buf.add(sender, at, accepted=1, bytes_sent=msg.size)
+        return  # the status itself is counted by on_status
+    revoke = msg.business_type == REVOKE
+    buf.add(sender, at, accepted=1, sent=1, bytes_sent=msg.size, revokes=int(revoke))
+    for d in ev.deliveries:
+        buf.add((d.recipient_code, HUB), at, received=1, bytes_received=msg.size)
+    if revoke:
+        _revoke_facts(session, buf, msg)
+        return
+    if msg.business_type != NEW and session.scalar(
+        select(MetricDocument.document_id).where(MetricDocument.document_id == msg.document_id)
+    ):
+        return  # an update of a document already counted: its facts stay those of the first
+    deadline = due_deadline(msg.due_date)
+    for d in ev.deliveries:
+        session.add(
+            MetricDocument(
+                document_id=msg.document_id,
+                recipient_code=d.recipient_code,
+                message_id=msg.id,
+                sender_code=msg.sender_code,
+                code=msg.code or "",
+                subject=msg.subject or "",
+                size=msg.size,
+                sent_at=at,
+                due_date=msg.due_date,
+                due_at=deadline,
+                revoked=False,
+                statuses="",
+                n_statuses=0,
+            )
+        )
+        if deadline is not None:
+            buf.add((d.recipient_code, HUB), _due_instant(deadline), due=1)
+
+
+def _due_instant(deadline: datetime) -> datetime:
+    """Due figures sit in the last minute of the DueDate day, so 'due on 22/11' is in its day."""
+    return deadline - timedelta(minutes=1)
+
+
+def _revoke_facts(session: Session, buf: Pending, msg) -> None:  # noqa: ANN001
+    # The revoked document is the one the service just marked revoked in this unit of work (the
+    # event does not name it); its facts stop counting as due unless already completed.
+    revoked_ids = {
+        obj.document_id
+        for obj in list(session.identity_map.values())
+        if isinstance(obj, Document) and obj.revoked and obj.sender_code == msg.sender_code
+    }
+    revoked_ids.add(msg.document_id)
+    facts = session.scalars(
+        select(MetricDocument).where(
+            MetricDocument.document_id.in_(revoked_ids), MetricDocument.revoked.is_(False)
+        )
+    ).all()
+    for fact in facts:
+        fact.revoked = True
+        if fact.due_at is not None and fact.completed_at is None:
+            buf.add((fact.recipient_code, HUB), _due_instant(fact.due_at), due=-1)
+
+
+def on_rejected(session: Session, ev: MessageRejected) -> None:
+    if not ev.sender_code:
+        return  # not an agency's package (an operator key posting): only Prometheus sees it
+    buf = pending(session)
+    who = (ev.sender_code, HUB)
+    buf.add(who, ev.at, rejected=1)
+    for code in dict.fromkeys(ev.finding_codes):
+        buf.code(who, ev.at, "R", code)
+
+
+def on_acknowledged(session: Session, ev: Acknowledged) -> None:
+    msg = ev.message
+    if msg.kind != "edoc":
+        return
+    who = (ev.delivery.recipient_code, HUB)
+    ms = _ms(ev.at, msg.received_at)
+    buf = pending(session)
+    buf.add(who, ev.at, acknowledged=1, ack_ms=ms)
+    buf.latency_ms(who, ev.at, "A", ms)
+    fact = session.get(MetricDocument, (msg.document_id, ev.delivery.recipient_code))
+    if fact is not None and fact.acked_at is None:
+        fact.acked_at = ev.at
+
+
+def on_status(session: Session, ev: StatusRecorded) -> None:
+    buf = pending(session)
+    who = (ev.agency_code, HUB)
+    buf.add(who, ev.at, statuses=1)
+    buf.code(who, ev.at, "S", ev.code)
+    if ev.document_message is None:
+        return
+    fact = session.get(MetricDocument, (ev.document_message.document_id, ev.agency_code))
+    if fact is None:
+        return  # a recall (13) from the sender, or a document from before the figures
+    fact.last_status, fact.last_status_at = ev.code, ev.at
+    fact.n_statuses = (fact.n_statuses or 0) + 1
+    if len(fact.statuses or "") < 190:
+        fact.statuses = f"{fact.statuses},{ev.code}" if fact.statuses else ev.code
+    if ev.code != COMPLETED or fact.completed_at is not None or fact.revoked:
+        return  # only the first 06 completes; a revoked document no longer counts
+    fact.completed_at = ev.at
+    ms = _ms(ev.at, fact.sent_at)
+    buf.add(who, ev.at, completed=1, done_ms=ms)
+    buf.latency_ms(who, ev.at, "C", ms)
+    if fact.due_at is not None and not fact.revoked:
+        on_time = ev.at < fact.due_at
+        buf.add(who, _due_instant(fact.due_at), on_time=int(on_time), late=int(not on_time))
+
+
+# --- writing the buffer --------------------------------------------------------------------
+
+
+def _insert(session: Session):  # noqa: ANN202
+    return postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+
+
+def _upsert(session: Session, table, keys: list[str], rows: list[dict], add: list[str]) -> None:  # noqa: ANN001
+    insert = _insert(session)
+    for i in range(0, len(rows), _CHUNK):
+        stmt = insert(table).values(rows[i : i + _CHUNK])
+        stmt = stmt.on_conflict_do_update(
+            index_elements=keys, set_={c: table.c[c] + stmt.excluded[c] for c in add}
+        )
+        session.execute(stmt)
+
+
+def flush(session: Session) -> None:
+    buf: Pending | None = session.info.pop(_KEY, None)
+    if buf is None:
+        return
+    if buf.periods:
+        rows = [
+            {"agency_code": a, "grain": g, "period": p, **incs}
+            for (a, g, p), incs in sorted(buf.periods.items())
+        ]
+        _upsert(session, MetricPeriod.__table__, ["agency_code", "grain", "period"], rows, COUNTERS)
+    if buf.codes:
+        rows = [
+            {"agency_code": a, "grain": g, "period": p, "kind": k, "code": c, "n": n}
+            for (a, g, p, k, c), n in sorted(buf.codes.items())
+        ]
+        keys = ["agency_code", "grain", "period", "kind", "code"]
+        _upsert(session, MetricCode.__table__, keys, rows, ["n"])
+    if buf.latency:
+        rows = [
+            {"agency_code": a, "grain": g, "period": p, "kind": k, "bucket": b, "n": n}
+            for (a, g, p, k, b), n in sorted(buf.latency.items())
+        ]
+        keys = ["agency_code", "grain", "period", "kind", "bucket"]
+        _upsert(session, MetricLatency.__table__, keys, rows, ["n"])
+
+
+@event.listens_for(Session, "before_commit")
+def _before_commit(session: Session) -> None:
+    if _KEY in session.info:
+        flush(session)
+
+
+@event.listens_for(Session, "after_rollback")
+def _after_rollback(session: Session) -> None:
+    session.info.pop(_KEY, None)
+
+
+def install(hub) -> None:  # noqa: ANN001
+    """Subscribe the recording handlers on the hub's event bus (unless metrics are off)."""
+    if not getattr(hub.settings, "metrics_enabled", True):
+        return
+    hub.events.subscribe(MessageAccepted, on_accepted)
+    hub.events.subscribe(MessageRejected, on_rejected)
+    hub.events.subscribe(Acknowledged, on_acknowledged)
+    hub.events.subscribe(StatusRecorded, on_status)
