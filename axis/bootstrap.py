@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from archive import open_store
+from axis.adapters import migrations
 from axis.adapters.database import Database
 from axis.config import Settings
-from axis.service import metrics
+from axis.service import metrics, push
 from axis.service.checks import PackageCheck
 from axis.service.context import Hub
 
@@ -19,9 +20,12 @@ def build_hub(settings: Settings | None = None, *, create_schema: bool = True) -
     settings = settings or Settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.resolved_database_url, sqlite_synchronous=settings.sqlite_synchronous)
-    if create_schema:
-        db.create_all()
+    # create_schema: bring any database to the latest revision (tests, scratch databases).
+    # Servers and commands pass False: an outdated schema stops them with SchemaOutdated
+    # ("run `axis db upgrade`"); only a fresh embedded SQLite is created (one-command default).
+    migrations.prepare(db.engine, create=create_schema, embedded=settings.database_url is None)
     store = open_store(settings.resolved_store_url)
     hub = Hub(settings=settings, db=db, store=store, checks=default_checks(settings))
+    push.subscribe(hub)  # push jobs are enqueued in the transaction that accepts a message
     metrics.install(hub)  # per-agency figures, recorded in the same transactions
     return hub

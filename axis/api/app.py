@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from axis import __version__
-from axis.api import agencies, messages
+from axis.api import admin, agencies, messages
 from axis.bootstrap import build_hub
 from axis.config import Settings
 from axis.domain import HubError, Unavailable
@@ -25,7 +25,7 @@ def create_app(settings: Settings | None = None, hub: Hub | None = None) -> Fast
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         if getattr(app.state, "hub", None) is None:
-            app.state.hub = build_hub(settings)
+            app.state.hub = build_hub(settings, create_schema=False)
         yield
         app.state.hub.close()
 
@@ -39,6 +39,7 @@ def create_app(settings: Settings | None = None, hub: Hub | None = None) -> Fast
     app.state.hub = hub
     app.include_router(messages.router)
     app.include_router(agencies.router)
+    app.include_router(admin.router)
     _mount_stats(app)
 
     @app.get("/healthz", tags=["health"])

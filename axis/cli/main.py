@@ -29,9 +29,14 @@ err = Console(stderr=True)
 
 
 def _hub():
+    from axis.adapters.migrations import SchemaOutdated
     from axis.bootstrap import build_hub
 
-    return build_hub(Settings())
+    try:
+        return build_hub(Settings(), create_schema=False)
+    except SchemaOutdated as exc:
+        err.print(f"[red]SCHEMA_OUTDATED[/]: {exc}")
+        raise typer.Exit(1) from exc
 
 
 def _run(fn, *args):  # noqa: ANN001, ANN202
@@ -192,21 +197,33 @@ for name in ("send", "inbox", "fetch", "ack", "status", "timeline"):
     app.command(name)(getattr(client, name))
 
 
-def _mount_optional(module: str, *, name: str | None = None, commands: bool = False) -> None:
+def _mount_optional(
+    module: str,
+    *,
+    name: str | None = None,
+    commands: bool = False,
+    attr: str = "app",
+    into: typer.Typer | None = None,
+) -> None:
     """Sub-commands that live in their own modules (sign/verify, check, archive, ...)."""
     try:
         mod = importlib.import_module(module)
     except ImportError:
         return
-    sub: typer.Typer = mod.app
+    sub: typer.Typer = getattr(mod, attr)
+    target = into or app
     if commands:
         for info in sub.registered_commands:
-            app.registered_commands.append(info)
+            target.registered_commands.append(info)
     else:
-        app.add_typer(sub, name=name)
+        target.add_typer(sub, name=name)
 
 
 _mount_optional("axis.cli.sign_commands", commands=True)
 _mount_optional("axis.cli.check_commands", commands=True)
 _mount_optional("axis.cli.archive_commands", name="archive")
+_mount_optional("axis.cli.db_commands", name="db")
+_mount_optional("axis.cli.worker_commands", commands=True)  # axis worker
+_mount_optional("axis.cli.worker_commands", name="deadletter", attr="deadletter_app")
+_mount_optional("axis.cli.worker_commands", commands=True, attr="agency_app", into=agency_app)
 _mount_optional("axis.cli.stats_commands", commands=True)  # axis stats

@@ -6,7 +6,16 @@ from sqlalchemy import select, update
 
 from archive.store import StoreError
 from axis.adapters.tables import Delivery, Message, TimelineEvent
-from axis.domain import Forbidden, NotFound, Principal, Unavailable, show_time, utcnow
+from axis.domain import (
+    Forbidden,
+    NotFound,
+    Principal,
+    Unavailable,
+    is_message_id,
+    show_time,
+    utcnow,
+)
+from axis.service import push
 from axis.service.context import Hub
 from formats.model import STATUS_CODES
 
@@ -59,6 +68,8 @@ def fetch(hub: Hub, principal: Principal, message_id: str) -> tuple[bytes, Messa
     """The package bytes, for its sender and its recipients only (others: 404, not 403,
     so the existence of another agency's message is not disclosed)."""
     agency = _agency(principal)
+    if not is_message_id(message_id):
+        raise NotFound(f"no message {message_id}", code="MESSAGE_NOT_FOUND")
     with hub.db.read() as session:
         msg = session.get(Message, message_id)
         if msg is None:
@@ -99,6 +110,8 @@ def report(hub: Hub, principal: Principal, message_id: str) -> dict:
 
 
 def _visible(hub: Hub, principal: Principal, message_id: str) -> tuple[str, Message]:
+    if not is_message_id(message_id):
+        raise NotFound(f"no message {message_id}", code="MESSAGE_NOT_FOUND")
     with hub.db.read() as session:
         msg = session.get(Message, message_id)
         if msg is not None:
@@ -165,6 +178,7 @@ def timeline(hub: Hub, principal: Principal, message_id: str) -> dict:
                 "message_id": e.message_id,
             }
         )
+    push.annotate_timeline(hub, msg.id, lines)  # push attempts per recipient
     return {
         "id": msg.id,
         "kind": msg.kind,

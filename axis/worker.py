@@ -1,0 +1,185 @@
+"""`axis worker`: a process that delivers push jobs, any number of them against one database.
+
+Workers coordinate only through the database (leases, SKIP LOCKED), so they can run on several
+machines. A worker survives the database going away (a restart, a failover): every database
+step is retried with backoff, the pool re-checks connections before use (pool_pre_ping), and a
+job whose outcome could not be recorded is delivered again after its lease expires, with the
+same idempotency key. SIGTERM/SIGINT stop claiming and let the POSTs in flight finish.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TypeVar
+
+import httpx
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from archive.store import StoreError
+from axis import __version__
+from axis.domain import utcnow
+from axis.service import push
+from axis.service.context import Hub
+
+log = logging.getLogger("axis.worker")
+T = TypeVar("T")
+
+# Errors worth waiting out: the database or its network is away for a while.
+TRANSIENT = (OperationalError, DBAPIError, OSError)
+
+
+class Worker:
+    def __init__(self, hub: Hub, settings: push.PushSettings | None = None, name: str = "") -> None:
+        self.hub = hub
+        self.settings = settings or push.PushSettings()
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}"
+        self.stop = threading.Event()
+        self.delivered = 0
+        self.failed = 0
+        timeout = httpx.Timeout(self.settings.timeout_s, connect=self.settings.connect_timeout_s)
+        limits = httpx.Limits(
+            max_connections=self.settings.concurrency * 2,
+            max_keepalive_connections=self.settings.concurrency,
+        )
+        self.http = httpx.Client(
+            timeout=timeout,
+            limits=limits,
+            follow_redirects=False,  # a redirect is not an acknowledgement
+            headers={"User-Agent": f"axis-push/{__version__}"},
+        )
+
+    # -- the loop -------------------------------------------------------------------------
+
+    def run(self, *, until_idle: bool = False) -> None:
+        """Claim and deliver until stopped (or, with until_idle, until nothing is due)."""
+        in_flight: set[Future] = set()
+        slots = self.settings.concurrency
+        with ThreadPoolExecutor(slots, thread_name_prefix="axis-push") as pool:
+            while not self.stop.is_set():
+                in_flight = {f for f in in_flight if not f.done()}
+                asked = min(slots - len(in_flight), self.settings.batch)
+                jobs = []
+                if asked > 0:
+                    jobs = self._retrying(
+                        lambda n=asked: push.claim(self.hub, self.name, n, self.settings)
+                    )
+                    if jobs is None:  # stopped while the database was away
+                        break
+                for job in jobs:
+                    in_flight.add(pool.submit(self._deliver_one, job))
+                if not jobs and until_idle and not in_flight:
+                    break
+                if not in_flight:
+                    self.stop.wait(self.settings.poll_s)
+                elif len(jobs) < asked or asked <= 0:
+                    # Full, or nothing more is due for now: wait for a POST to finish.
+                    _wait_any(in_flight, self.settings.poll_s)
+        self.http.close()
+
+    def _retrying(self, step: Callable[[], T]) -> T | None:
+        """Run a database step until it succeeds or the worker stops."""
+        delay = 0.2
+        while True:
+            try:
+                return step()
+            except TRANSIENT as exc:
+                log.warning("database unavailable (%s); retrying in %.1fs", _short(exc), delay)
+                if self.stop.wait(delay):
+                    return None
+                delay = min(delay * 2, 10.0)
+
+    # -- one delivery ---------------------------------------------------------------------
+
+    def _deliver_one(self, job: push.Claimed) -> None:
+        try:
+            self._deliver(job)
+        except Exception:  # noqa: BLE001 - a worker thread must never die silently
+            log.exception("delivery of %s to %s failed", job.message_id, job.recipient_code)
+
+    def _deliver(self, job: push.Claimed) -> None:
+        started = utcnow()
+        t0 = time.monotonic()
+        status: int | None = None
+        try:
+            body = (
+                job.inline_body if job.inline_body is not None else self.hub.store.get(job.sha256)
+            )
+        except StoreError as exc:
+            self._fail(job, started, t0, "error", None, f"store: {exc}")
+            return
+        try:
+            response = self.http.post(job.url, content=body, headers=push.headers_for(job, body))
+            status = response.status_code
+        except httpx.TimeoutException as exc:
+            self._fail(job, started, t0, "timeout", None, f"{type(exc).__name__}: {exc}")
+            return
+        except httpx.HTTPError as exc:  # refused, reset, closed mid-answer, bad URL...
+            self._fail(job, started, t0, "connection", None, f"{type(exc).__name__}: {exc}")
+            return
+        if 200 <= status < 300:
+            ms = _ms(t0)
+            self._retrying(lambda: push.complete(self.hub, job, self.name, started, ms, status))
+            self.delivered += 1
+        else:
+            self._fail(job, started, t0, "http_error", status, response.text[:200])
+
+    def _fail(
+        self,
+        job: push.Claimed,
+        started,  # noqa: ANN001
+        t0: float,
+        outcome: str,
+        status: int | None,
+        error: str,
+    ) -> None:
+        ms = _ms(t0)
+        self.failed += 1
+        state = self._retrying(
+            lambda: push.fail(
+                self.hub, job, self.name, started, ms, outcome, status, error, self.settings
+            )
+        )
+        if state == "dead":
+            log.warning(
+                "message %s to %s is a dead letter after %d attempts: %s",
+                job.message_id,
+                job.recipient_code,
+                job.number,
+                error,
+            )
+
+
+def _ms(t0: float) -> int:
+    return int((time.monotonic() - t0) * 1000)
+
+
+def _short(exc: BaseException) -> str:
+    return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+
+
+def _wait_any(futures: set[Future], timeout: float) -> None:
+    from concurrent.futures import FIRST_COMPLETED, wait
+
+    if futures:
+        wait(futures, timeout=timeout, return_when=FIRST_COMPLETED)
+
+
+def run_worker(hub: Hub, settings: push.PushSettings | None = None) -> Worker:
+    """Run a worker in this process until SIGTERM or SIGINT (the `axis worker` command)."""
+    worker = Worker(hub, settings)
+
+    def _stop(signum, _frame):  # noqa: ANN001
+        log.info("signal %s: finishing the deliveries in flight", signum)
+        worker.stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    worker.run()
+    return worker
