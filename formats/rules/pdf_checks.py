@@ -38,8 +38,7 @@ _NUMBER_LINE = re.compile(
     re.IGNORECASE,
 )
 _DATE_LINE = re.compile(
-    r"(?P<before>[^\n]*?)(?P<comma>,?)\s*ng(?:à|a)y\s*(?P<d>\d{1,2})\s*th(?:á|a)ng\s*"
-    r"(?P<m>\d{1,2})\s*n(?:ă|a)m\s*(?P<y>\d{4})",
+    r"ng(?:à|a)y\s*(?P<d>\d{1,2})\s*th(?:á|a)ng\s*(?P<m>\d{1,2})\s*n(?:ă|a)m\s*(?P<y>\d{4})",
     re.IGNORECASE,
 )
 _SPACES = re.compile(r"\s+")
@@ -221,8 +220,15 @@ def check_place_date(
 ) -> None:
     if not out.enabled("RULE_PDF_PLACE_DATE", "RULE_DATE_INVALID"):
         return
-    matches = list(_DATE_LINE.finditer(first))
-    m = next((x for x in matches if x["comma"]), matches[0] if matches else None)
+    # The place-and-date line is "Place, ngày …": prefer a date after a comma (the body also
+    # cites dates, "Luật … ngày 19 tháng 6 năm 2015").
+    m, before = None, ""
+    for found in _DATE_LINE.finditer(first):
+        line = first[first.rfind("\n", 0, found.start()) + 1 : found.start()].rstrip()
+        if m is None or line.endswith(","):
+            m, before = found, line.rstrip(", ")
+            if line.endswith(","):
+                break
     promulgated, _ = as_date(pkg.promulgation.date) if pkg else (None, True)
     if m is None:
         want = (
@@ -237,7 +243,7 @@ def check_place_date(
         )
         return
     d, mth, y = m["d"], m["m"], m["y"]
-    shown = _SPACES.sub(" ", m.group(0)).strip()
+    shown = _SPACES.sub(" ", f"{before}, {m.group(0)}" if before else m.group(0)).strip()
     try:
         printed = date(int(y), int(mth), int(d))
     except ValueError:
@@ -263,7 +269,7 @@ def check_place_date(
             "metadata must match the document.",
         )
     place = pkg.promulgation.place.strip()
-    if place and not k(m["before"]).endswith(k(place)):
+    if place and not k(before).endswith(k(place)):
         out.add(
             "RULE_PDF_PLACE_DATE",
             path,

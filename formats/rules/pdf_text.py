@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import io
 import re
+import sys
+from array import array
 from dataclasses import dataclass
 from typing import Any
 
 from pypdf import PdfReader
 from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, StreamObject
 
+_LITTLE_ENDIAN = sys.byteorder == "little"
 MAX_CONTENT = 4 << 20  # bytes of one page's content stream we read; beyond is not a text page
 MIN_TEXT_CHARS = 10  # fewer non-blank characters on both pages: a scan without OCR
 
@@ -49,7 +52,7 @@ def extract_pdf_text(data: bytes) -> PdfText:
         last = first if len(sizes) == 1 else _page_text(pages[len(sizes) - 1], fonts)
     except Exception as exc:  # noqa: BLE001 - a damaged PDF is a finding, not a crash
         return PdfText(error=f"the PDF cannot be read ({type(exc).__name__}: {exc})"[:300])
-    chars = sum(1 for c in first + last if not c.isspace())
+    chars = len("".join((first + last).split()))
     return PdfText(first, last, sizes, has_text=chars >= MIN_TEXT_CHARS)
 
 
@@ -232,7 +235,11 @@ class _Font:
         self.width = width
         self.cmap = cmap
         self.table: list[str] = []
-        if width == 1:  # one lookup per byte: the ToUnicode entry, else the font's encoding
+        if width == 2 and cmap and max(cmap) < 0x10000:
+            self.table = [""] * (max(cmap) + 1)
+            for code, text in cmap.items():
+                self.table[code] = text
+        elif width == 1:  # one lookup per byte: the ToUnicode entry, else the font's encoding
             self.table = [
                 cmap.get(b) or (fallback(bytes([b])) if fallback else "") for b in range(256)
             ]
@@ -240,8 +247,14 @@ class _Font:
     def decode(self, raw: bytes) -> str:
         if self.width == 1:
             return "".join(map(self.table.__getitem__, raw))
-        cmap = self.cmap
-        return "".join(cmap.get((raw[i] << 8) | raw[i + 1], "") for i in range(0, len(raw) - 1, 2))
+        codes = array("H", raw[: len(raw) & ~1])
+        if _LITTLE_ENDIAN:
+            codes.byteswap()
+        try:
+            return "".join(map(self.table.__getitem__, codes))
+        except IndexError:  # a code beyond the ToUnicode map: look each one up
+            cmap = self.cmap
+            return "".join([cmap.get(c, "") for c in codes])
 
 
 def _font(font_dict: Any, name: str, cache: dict[Any, _Font]) -> _Font | None:
@@ -275,6 +288,8 @@ _RANGE = re.compile(rb"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>\s*(<[0-9A-Fa-f]*>|\[[
 
 
 def _utf16(hex_digits: bytes) -> str:
+    if len(hex_digits) == 4:  # the common case: one BMP character
+        return chr(int(hex_digits, 16))
     if len(hex_digits) % 4:
         hex_digits = hex_digits.rjust(len(hex_digits) + 4 - len(hex_digits) % 4, b"0")
     return bytes.fromhex(hex_digits.decode()).decode("utf-16-be", "replace")

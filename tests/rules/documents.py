@@ -1,4 +1,4 @@
-"""Builders for the rules tests: a good Decree 30 package and real PDFs with Vietnamese text.
+"""Builders for the rules tests and bench: a good Decree 30 package and real Vietnamese PDFs.
 
 PDFs are made with fpdf2 and an embedded DejaVu Serif (Liberation Serif on this system lacks
 the precomposed Vietnamese letters), so their text layer extracts as real Unicode. Legacy
@@ -14,8 +14,6 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, date, datetime
-
-import pytest
 
 from formats.model import DocumentPackage, DocumentType
 from formats.rules import (
@@ -229,8 +227,3 @@ def run(
         ctx=ctx or make_ctx(),
         policy=policy or RulePolicy(),
     )
-
-
-@pytest.fixture
-def good() -> DocumentPackage:
-    return good_package()

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from axis.cli.check_commands import app, signer_facts_from_pdf
 from formats.edxml import build_document
-from tests.rules.conftest import PdfSpec, good_package, make_pdf
+from tests.rules.documents import PdfSpec, good_package, make_pdf
 
 runner = CliRunner()
 

@@ -12,7 +12,7 @@ from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
 from formats.rules import extract_pdf_text
 from formats.rules.legacy_encoding import decode_tcvn3, detect_legacy
 from formats.rules.pdf_text import PdfText
-from tests.rules.conftest import TITLE, PdfSpec, make_pdf, scanned_pdf, tcvn3
+from tests.rules.documents import TITLE, PdfSpec, make_pdf, scanned_pdf, tcvn3
 
 
 def test_vietnamese_text_of_first_and_last_pages() -> None:

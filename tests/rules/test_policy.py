@@ -6,7 +6,7 @@ import pytest
 
 from formats.rules import RULES, PolicyError, RulePolicy, load_cert_map, load_policy
 from formats.rules.catalog import Rule
-from tests.rules.conftest import PdfSpec, good_package, make_ctx, make_pdf, run
+from tests.rules.documents import PdfSpec, good_package, make_ctx, make_pdf, run
 
 
 def _bad_package():

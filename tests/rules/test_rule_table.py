@@ -22,7 +22,7 @@ from formats.model import (
 )
 from formats.rules import RULES, RulePolicy, SignerFacts, check_package, extract_pdf_text
 from tests.factories import organization
-from tests.rules.conftest import (
+from tests.rules.documents import (
     SENDER,
     PdfSpec,
     agency_cert,
