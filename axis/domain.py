@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import time
 import unicodedata
 from dataclasses import dataclass, field
@@ -119,6 +120,14 @@ def show_time(dt: datetime | None) -> str | None:
 def new_id() -> str:
     """32 hex chars, sortable by creation time (48-bit ms clock + 80 random bits)."""
     return f"{time.time_ns() // 1_000_000:012x}{os.urandom(10).hex()}"
+
+
+_MESSAGE_ID = re.compile(r"[0-9a-f]{32}")
+
+
+def is_message_id(value: str) -> bool:
+    """Ids are ours (see new_id); anything else cannot name a message, whatever its bytes."""
+    return _MESSAGE_ID.fullmatch(value) is not None
 
 
 def nfc(text: str) -> str:

@@ -20,6 +20,7 @@ from axis.domain import (
     Principal,
     Receipt,
     Rejected,
+    is_message_id,
     new_id,
     nfc,
     show_time,
@@ -220,6 +221,8 @@ def post_status(
     """A status sent as JSON about the document of message `message_id`."""
     agency = _require_agency(principal)
     _check_code(code, "code")
+    if not is_message_id(message_id):
+        raise NotFound(f"no message {message_id}", code="MESSAGE_NOT_FOUND")
     with hub.db.write() as session:
         about = session.get(Message, message_id)
         if about is None or about.kind != "edoc" or not _may_see(session, about, agency):
@@ -257,12 +260,13 @@ def acknowledge(hub: Hub, principal: Principal, message_ids: list[str]) -> list[
     Acknowledging twice is harmless; an id the caller never received is reported, not acked."""
     agency = _require_agency(principal)
     results = []
+    valid = [m for m in message_ids if is_message_id(m)]
     with hub.db.write() as session:
         deliveries = {
             d.message_id: d
             for d in session.scalars(
                 select(Delivery).where(
-                    Delivery.message_id.in_(message_ids), Delivery.recipient_code == agency
+                    Delivery.message_id.in_(valid), Delivery.recipient_code == agency
                 )
             )
         }

@@ -199,6 +199,8 @@ def test_garbage_in_query_and_path_gets_4xx_not_500(live_hub, sender):
     assert sender.http.get("/v1/inbox", params={"limit": "many"}).status_code == 422
     assert sender.http.get("/v1/inbox", params={"cursor": "'; drop table x"}).status_code == 422
     assert sender.http.get("/v1/messages/%00%ff").status_code == 404
+    assert sender.http.post("/v1/messages/%00/ack").status_code == 404
+    assert sender.http.post("/v1/inbox/ack", json={"ids": ["\x00"]}).status_code == 200
     assert sender.http.post("/v1/inbox/ack", content=b"nope").status_code == 422
     assert sender.http.post("/v1/messages/x/status", json={"code": 3}).status_code == 422
 
