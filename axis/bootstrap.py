@@ -13,7 +13,9 @@ from axis.service.context import Hub
 
 def default_checks(settings: Settings) -> list[PackageCheck]:
     """The checks a document passes, in order (signatures before the rules that read them)."""
-    return []
+    from axis.checks.rules import RulesCheck
+
+    return [RulesCheck.from_settings(settings.rules, settings.cert_agency_map)]
 
 
 def build_hub(settings: Settings | None = None, *, create_schema: bool = True) -> Hub:

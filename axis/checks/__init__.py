@@ -1,0 +1,1 @@
+"""The checks the hub runs on each document package (adapters over formats.rules and signing)."""

@@ -1,0 +1,209 @@
+"""End-to-end throughput of the hub on its embedded default (SQLite + local store).
+
+Starts the real server (`axis serve`) in its own process, registers agencies, and has
+concurrent agency clients send realistic packages (a ~100 KB PDF, 3 recipients each) while the
+recipients pull their inboxes and acknowledge (each ack sends status 01 back to the sender).
+Prints accepted packages/s and p50/p99 latency of POST /v1/messages, and, as the baseline
+measured in the same run, the rate of GET /healthz with the same client and concurrency
+(the HTTP stack's ceiling on this machine). Then checks every receipt is durable: each
+accepted message is in the database and its package in the store, byte for byte.
+
+    python -m bench.hub_throughput [--packages 2000] [--concurrency 16] [--workers 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from formats.edxml import build_document  # noqa: E402
+from tests.factories import make_document, minimal_pdf  # noqa: E402
+
+SENDERS = [f"000.00.{n:02d}.H26" for n in range(1, 9)]
+RECIPIENTS = [f"000.00.{n:02d}.G06" for n in range(1, 7)]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _axis(env: dict, *args: str) -> str:
+    out = subprocess.run([sys.executable, "-m", "axis.cli", *args], env=env, check=True,
+                         capture_output=True, text=True)
+    return out.stdout
+
+
+def _packages(n: int) -> list[tuple[str, bytes]]:
+    pdf = minimal_pdf(["CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"], size=100_000)
+    out = []
+    for i in range(n):
+        sender = SENDERS[i % len(SENDERS)]
+        recipients = [RECIPIENTS[(i + k) % len(RECIPIENTS)] for k in range(3)]
+        pkg = make_document(sender=sender, recipients=recipients, number=f"{i + 10:04d}",
+                            attachments=[("van-ban.pdf", pdf, "application/pdf")])
+        out.append((sender, build_document(pkg)))
+    return out
+
+
+async def _send_all(url: str, keys: dict[str, str], packages, concurrency: int):
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    receipts: list[dict] = []
+    queue: asyncio.Queue = asyncio.Queue()
+    for item in packages:
+        queue.put_nowait(item)
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as client:
+
+        async def worker():
+            while not queue.empty():
+                sender, body = queue.get_nowait()
+                t0 = time.perf_counter()
+                r = await client.post("/v1/messages", content=body, headers={
+                    "Authorization": f"Bearer {keys[sender]}",
+                    "Content-Type": "application/xml"})
+                latencies.append(time.perf_counter() - t0)
+                statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
+                if r.status_code == 202:
+                    receipts.append(r.json())
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return latencies, statuses, receipts
+
+
+async def _pull_and_ack(url: str, keys: dict[str, str], stop: asyncio.Event) -> int:
+    acked = 0
+    async with httpx.AsyncClient(base_url=url, timeout=60) as client:
+
+        async def one(code: str):
+            nonlocal acked
+            headers = {"Authorization": f"Bearer {keys[code]}"}
+            while True:
+                page = (await client.get("/v1/inbox", params={"limit": 200},
+                                         headers=headers)).json()
+                ids = [i["id"] for i in page["items"]]
+                if ids:
+                    r = await client.post("/v1/inbox/ack", json={"ids": ids}, headers=headers)
+                    acked += sum(1 for x in r.json()["results"] if x["acked"])
+                elif stop.is_set():
+                    return
+                else:
+                    await asyncio.sleep(0.05)
+
+        await asyncio.gather(*(one(c) for c in RECIPIENTS + SENDERS))
+    return acked
+
+
+async def _baseline(url: str, key: str, n: int, concurrency: int) -> float:
+    limits = httpx.Limits(max_connections=concurrency)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as client:
+        remaining = n
+
+        async def worker():
+            nonlocal remaining
+            while remaining > 0:
+                remaining -= 1
+                await client.get("/healthz", headers={"Authorization": f"Bearer {key}"})
+
+        t0 = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return n / (time.perf_counter() - t0)
+
+
+async def _run(args) -> int:
+    data = Path(tempfile.mkdtemp(prefix="axis-bench-"))
+    port = _free_port()
+    env = {**os.environ, "AXIS_DATA_DIR": str(data), "AXIS_PORT": str(port),
+           "AXIS_SIGNATURE_POLICY": "off", "AXIS_RULES": "off", "PYTHONPATH": str(ROOT)}
+    keys = {code: _axis(env, "agency", "add", code, f"Cơ quan {code}").strip().splitlines()[-1]
+            for code in SENDERS + RECIPIENTS}
+    print(f"building {args.packages} packages (~100 KB PDF, 3 recipients each)...")
+    packages = _packages(args.packages)
+    server = subprocess.Popen([sys.executable, "-m", "axis.cli", "serve", "--workers",
+                               str(args.workers)], env=env)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                if httpx.get(f"{url}/healthz").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                await asyncio.sleep(0.1)
+        baseline = await _baseline(url, keys[SENDERS[0]], 3000, args.concurrency)
+        stop = asyncio.Event()
+        puller = asyncio.create_task(_pull_and_ack(url, keys, stop))
+        t0 = time.perf_counter()
+        latencies, statuses, receipts = await _send_all(url, keys, packages, args.concurrency)
+        elapsed = time.perf_counter() - t0
+        stop.set()
+        acked = await puller
+        drained = time.perf_counter() - t0
+    finally:
+        server.terminate()
+        server.wait(30)
+
+    accepted = statuses.get(202, 0)
+    rate = accepted / elapsed
+    lat = sorted(latencies)
+    p50 = statistics.median(lat) * 1000
+    p99 = lat[int(len(lat) * 0.99) - 1] * 1000
+    durable = _verify(data, receipts)
+    print()
+    print(f"| measure                         | value        |")
+    print(f"|---------------------------------|--------------|")
+    print(f"| API processes                   | {args.workers:>12} |")
+    print(f"| accepted packages/s             | {rate:>12.1f} |")
+    print(f"| POST /v1/messages p50 (ms)      | {p50:>12.1f} |")
+    print(f"| POST /v1/messages p99 (ms)      | {p99:>12.1f} |")
+    print(f"| statuses                        | {str(statuses):>12} |")
+    print(f"| acknowledged (docs + statuses)  | {acked:>12} |")
+    print(f"| all drained after (s)           | {drained:>12.1f} |")
+    print(f"| baseline GET /healthz /s        | {baseline:>12.1f} |")
+    print(f"| ratio accepted/s : healthz/s    | {rate / baseline:>12.3f} |")
+    print(f"| receipts durable                | {durable:>12} |")
+    target = rate >= 200 and p99 < 200
+    print(f"target (>=200/s, p99 < 200 ms): {'met' if target else 'NOT met'}")
+    return 0 if durable == "yes" and accepted == args.packages else 1
+
+
+def _verify(data: Path, receipts: list[dict]) -> str:
+    """Every receipt names a message in the database and a package in the store."""
+    import sqlite3
+
+    conn = sqlite3.connect(data / "axis.db")
+    ids = {row[0]: row[1] for row in conn.execute("SELECT id, sha256 FROM messages")}
+    for r in receipts:
+        if ids.get(r["id"]) != r["sha256"]:
+            return f"no: {r['id']} missing"
+        path = data / "objects" / r["sha256"][:2] / r["sha256"][2:4] / r["sha256"]
+        if hashlib.sha256(path.read_bytes()).hexdigest() != r["sha256"]:
+            return f"no: {r['sha256']} altered"
+    return "yes"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--packages", type=int, default=2000)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=1)
+    sys.exit(asyncio.run(_run(parser.parse_args())))
+
+
+if __name__ == "__main__":
+    main()
