@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     revocation_policy: Literal["hard-fail", "soft-fail", "off"] = "soft-fail"
     validation_timeout_s: float = 20.0
     rules: str | None = None  # a file of rule severity overrides, or "off"
+    # Certificate → agency code mapping for the rules' certificate cross-checks (TOML/JSON/YAML:
+    # {"sha256:<SPKI hex>": "000.00.00.G22", "O=Văn phòng Chính phủ": "000.00.00.G22"}).
+    cert_agency_map: str | None = None
 
     inbox_page_max: int = 500
 
