@@ -20,13 +20,13 @@ HUB = ""  # the pseudo-agency of hub-wide totals
 
 # Columns of MetricPeriod that count (all summed by the queries, in this order).
 COUNTERS = (
-    "sent",  # documents accepted from the agency (not its revoke or update packages)
-    "received",  # documents delivered to the agency
+    "sent",  # document packages accepted from the agency (new, revoke, update, replace)
+    "received",  # document deliveries to the agency
     "accepted",  # every package accepted from the agency (documents and statuses)
     "rejected",  # packages refused with a 4xx
     "bytes_sent",  # size of the packages accepted from the agency
     "bytes_received",  # size of the documents delivered to the agency
-    "acknowledged",  # documents the agency acknowledged
+    "acknowledged",  # document deliveries the agency acknowledged
     "ack_ms",  # sum of submission → acknowledgement times of those, in ms
     "completed",  # documents the agency completed (first status 06 per document)
     "done_ms",  # sum of submission → completion times, in ms

@@ -9,7 +9,7 @@ arithmetic on naive local times is exact.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from axis.domain import VIETNAM
 
@@ -121,10 +121,7 @@ def due_deadline(due_date: str | None) -> datetime | None:
         day = datetime.strptime(due_date.strip(), "%Y/%m/%d").date()
     except ValueError:
         return None
-    # In UTC: SQLite keeps the wall time without its offset, and UTCDateTime reads it as UTC.
-    return datetime.combine(
-        day + timedelta(days=1), datetime.min.time(), tzinfo=VIETNAM
-    ).astimezone(UTC)
+    return datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=VIETNAM)
 
 
 def today() -> date:

@@ -110,6 +110,7 @@ def engine_for(url: str) -> Engine:
 
 def alembic_config(connection: Connection | None = None, url: str | None = None) -> Config:
     cfg = Config()
+    cfg.set_main_option("path_separator", "os")
     cfg.set_main_option("script_location", str(HERE))
     cfg.set_main_option("version_locations", str(HERE / "versions"))
     if url:
