@@ -363,8 +363,10 @@ def _stamp_and_box(
             lead = (width - 20 * MM - 220, 60 * MM, width - 20 * MM, 60 * MM + 120)
         x1, y1, x2, y2 = lead
         side = min(y2 - y1, 120.0)
-        cx, cy = x1 + (x2 - x1) / 6, (y1 + y2) / 2
-        box = (cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2)
+        # the seal's right edge lies one third into the leader's stamp: it covers that
+        # left third and extends further left (Decree 30/2020, Appendix I)
+        right, cy = x1 + (x2 - x1) / 3, (y1 + y2) / 2
+        box = (right - side, cy - side / 2, right, cy + side / 2)
     style = StaticStampStyle(
         background=PdfImage(app.image),
         background_opacity=1.0,

@@ -477,6 +477,7 @@ def _one(i: int, es: EmbeddedPdfSignature, vc, eng: _Engine, doc: _DocFacts) -> 
         )
     # 3. trust, revocation, validity period, key usage (pyHanko's AdES sub-indication)
     indic = status.trust_problem_indic
+    waived = False
     if indic is not None:
         sub = indic.name
         ind: Indication = TOTAL_FAILED if isinstance(indic, AdESFailure) else INDETERMINATE
@@ -486,13 +487,28 @@ def _one(i: int, es: EmbeddedPdfSignature, vc, eng: _Engine, doc: _DocFacts) -> 
             ind, sub = TOTAL_FAILED, "REVOKED"
         if (
             sub == "CERTIFICATE_CHAIN_GENERAL_FAILURE"
-            and eng.cfg.revocation == "hard-fail"
+            and eng.cfg.revocation != "off"
             and not is_ts
             and _passes_without_revocation(es, eng, doc)
         ):
-            # pyHanko reports missing revocation data as a generic chain failure; the chain
-            # is otherwise fine, so the answer is "no revocation data, try later"
-            sub = "TRY_LATER"
+            # pyHanko reports unusable revocation data (none for this certificate, or only
+            # responses about other certificates, as when a later signer's B-LT step embedded
+            # its own OCSP responses) as a generic chain failure. The chain is otherwise fine;
+            # a positive "revoked" answer would have been REVOKED. Soft-fail accepts that with
+            # a warning, hard-fail says "try later".
+            if eng.cfg.revocation == "soft-fail":
+                sr.findings.append(
+                    Finding.warning(
+                        "SIG_REVOCATION_UNKNOWN",
+                        path,
+                        "the revocation status of the signer's certificate could not be "
+                        "checked (soft-fail policy)",
+                    )
+                )
+                indic, waived = None, True
+            else:
+                sub = "TRY_LATER"
+    if indic is not None:
         code, msg = _TRUST_FINDINGS.get(
             sub, ("SIG_CHAIN_INVALID", f"certificate validation failed ({sub})")
         )
@@ -508,7 +524,7 @@ def _one(i: int, es: EmbeddedPdfSignature, vc, eng: _Engine, doc: _DocFacts) -> 
                 path,
                 "the signature timestamp is not valid or not trusted",
             )
-        if not status.bottom_line:
+        if not status.bottom_line and not waived:
             return _fail(
                 sr,
                 INDETERMINATE,

@@ -135,9 +135,9 @@ def test_unsigned_pdf_is_reported_not_failed(offline_config):
 def test_time_limit_gives_timeout_report(corpus, pki):
     tiny = ValidationConfig.from_paths([str(pki.trust_root)], time_limit=0.0005)
     rep = validate_pdf(corpus["five-signatures"].data, tiny)
-    assert "SIG_TIMEOUT" in [f.code for f in rep.findings]
+    assert "SIG_TIMEOUT" in [f.code for f in rep.findings], rep.render_summary()
     assert rep.indication == "INDETERMINATE"
-    assert rep.duration_ms < 1000
+    assert rep.duration_ms < 2000, rep.duration_ms  # the deadline, plus thread wake-up
 
 
 def test_concurrent_calls_agree(corpus, offline_config):
