@@ -13,7 +13,7 @@ from datetime import date
 from formats.model import DocumentPackage
 from formats.rules.envelope import as_date, fmt
 from formats.rules.legacy_encoding import decode_tcvn3, detect_legacy, has_vietnamese
-from formats.rules.pdf_text import PdfText
+from formats.rules.pdf_text import MIN_TEXT_CHARS, PdfText
 from formats.rules.report import FindingList
 from formats.rules.symbols import check_notation, check_number, expected_number
 from formats.rules.text import ascii_fold, key, nfc
@@ -69,7 +69,15 @@ def check_pdf(
             "PDF exported from the word processor, not a scan.",
         )
         return
-    first, last = nfc(text.first_page), nfc(text.last_page)
+    sign_page = text.signature_page or text.page_count
+    first, last = nfc(text.first_page), nfc(text.signature_text or text.last_page)
+    if not _has_chars(first):
+        out.add(
+            "RULE_PDF_NO_TEXT",
+            f"{path}/page[1]",
+            "Page 1 has no text layer (a scanned page?), so the national title, motto, "
+            '"Số:" line and place and date could not be checked.',
+        )
     legacy = detect_legacy(first + last)
     if legacy:
         sample = _legacy_sample(first)
@@ -109,21 +117,34 @@ def check_pdf(
         )
     k = ascii_fold if fold else key
     first_key = k(first)
-    if k(NATIONAL_TITLE) not in first_key:
+    page1 = _has_chars(first)
+    if page1 and k(NATIONAL_TITLE) not in first_key:
         out.add(
             "RULE_PDF_NATIONAL_TITLE",
             f"{path}/page[1]",
             f'Page 1 lacks the national title "{NATIONAL_TITLE}" (Quốc hiệu).',
         )
-    if k(MOTTO) not in first_key:
+    if page1 and k(MOTTO) not in first_key:
         out.add(
             "RULE_PDF_MOTTO",
             f"{path}/page[1]",
             f'Page 1 lacks the motto "{MOTTO}" (Tiêu ngữ).',
         )
-    check_number_line(pkg, first, f"{path}/page[1]", out, fold)
-    check_place_date(pkg, first, f"{path}/page[1]", out, k)
-    check_signer_name(pkg, last, f"{path}/page[{text.page_count}]", out, k)
+    if page1:
+        check_number_line(pkg, first, f"{path}/page[1]", out, fold)
+        check_place_date(pkg, first, f"{path}/page[1]", out, k)
+    if _has_chars(last):
+        check_signer_name(pkg, last, f"{path}/page[{sign_page}]", out, k)
+    else:
+        out.not_checked(
+            "RULE_PDF_SIGNER_NAME",
+            f"{path}/page[{sign_page}]",
+            "the signature page has no text layer (a scanned page?).",
+        )
+
+
+def _has_chars(text: str) -> bool:
+    return len("".join(text.split())) >= MIN_TEXT_CHARS
 
 
 def _legacy_sample(text: str) -> str:
@@ -162,8 +183,13 @@ def check_number_line(
     codes = ("RULE_PDF_NUMBER_LINE", "RULE_NUMBER_LEADING_ZERO", "RULE_NUMBER_SPACES")
     if not out.enabled(*codes):
         return
-    m = _NUMBER_LINE.search(first.translate(_DASHES))
+    text = first.translate(_DASHES)
+    m = _NUMBER_LINE.search(text)
     expected = f"{pkg.code.number.strip()}/{nfc(pkg.code.notation).strip()}" if pkg else ""
+    if pkg is not None and (split := _split_by_layout(text, pkg, m)):
+        # The text layer spaced the glyphs ("Q Đ-UBND"): the printed line is the envelope's.
+        _leading_zero(*split, path, out)
+        return
     if not m:
         out.add(
             "RULE_PDF_NUMBER_LINE",
@@ -189,14 +215,7 @@ def check_number_line(
             + (f' (the envelope says "{expected}").' if expected else "."),
         )
         return
-    if raw_num != expected_number(raw_num) and int(raw_num) > 0:
-        why = "numbers below 10 take a leading zero" if int(raw_num) < 10 else "no leading zeros"
-        out.add(
-            "RULE_NUMBER_LEADING_ZERO",
-            path,
-            f'Số: "{raw_num}/{symbol}" on page 1 — {why}: "{expected_number(raw_num)}/{symbol}"',
-            severity="error",  # the printed document itself breaks Decree 30 here
-        )
+    _leading_zero(raw_num, symbol, path, out)
     if pkg is None:
         # A bare PDF: the symbol is all there is to check.
         check_number(raw_num, symbol, path, out)
@@ -213,6 +232,41 @@ def check_number_line(
             f'Page 1 reads "Số: {raw_num}/{symbol}" but the envelope Code is "{expected}": '
             "the metadata must match the document.",
         )
+
+
+def _leading_zero(number: str, symbol: str, path: str, out: FindingList) -> None:
+    if int(number) > 0 and number != (want := expected_number(number)):
+        why = "numbers below 10 take a leading zero" if int(number) < 10 else "no leading zeros"
+        out.add(
+            "RULE_NUMBER_LEADING_ZERO",
+            path,
+            f'Số: "{number}/{symbol}" on page 1 — {why}: "{want}/{symbol}"',
+            severity="error",  # the printed document itself breaks Decree 30 here
+        )
+
+
+_SO = re.compile(r"\bs(?:ố|o)\s*:", re.IGNORECASE)
+
+
+def _split_by_layout(
+    text: str, pkg: DocumentPackage, m: re.Match[str] | None
+) -> tuple[str, str] | None:
+    """(number, symbol) when the "Số:" line equals the envelope only once spaces are removed and
+    the regular reading did not already find it equal; None otherwise."""
+    env_num, env_symbol = pkg.code.number.strip(), nfc(pkg.code.notation).strip()
+    if not env_num.isdigit() or not env_symbol:
+        return None
+    if m and m["num"] and int(m["num"]) == int(env_num) and m["sym"] == env_symbol:
+        return None  # read normally: the usual checks apply
+    forms = dict.fromkeys((env_num, expected_number(env_num), str(int(env_num))))
+    wanted = _SPACES.sub("", env_symbol)
+    for so in _SO.finditer(text):
+        end = text.find("\n", so.end())
+        rest = _SPACES.sub("", text[so.end() : end if end >= 0 else len(text)])
+        for number in forms:
+            if rest.startswith(f"{number}/{wanted}") and (m is None or " " not in m["sym"]):
+                return number, wanted
+    return None
 
 
 def check_place_date(
@@ -299,6 +353,6 @@ def check_signer_name(
         out.add(
             "RULE_PDF_SIGNER_NAME",
             path,
-            f'The last page does not show the signer "{name}" (SignerInfo/FullName): check the '
-            "name under the signature.",
+            f'The signature page does not show the signer "{name}" (SignerInfo/FullName): '
+            "check the name under the signature.",
         )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import re
 import sys
+import unicodedata
 from array import array
 from dataclasses import dataclass
 from typing import Any
@@ -21,7 +22,8 @@ from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, StreamO
 
 _LITTLE_ENDIAN = sys.byteorder == "little"
 MAX_CONTENT = 4 << 20  # bytes of one page's content stream we read; beyond is not a text page
-MIN_TEXT_CHARS = 10  # fewer non-blank characters on both pages: a scan without OCR
+MIN_TEXT_CHARS = 10
+MAX_APPENDIX_PAGES = 8  # fewer non-blank characters on both pages: a scan without OCR
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,10 @@ class PdfText:
     page_sizes: tuple[tuple[float, float], ...] = ()  # (width, height) in points, /Rotate applied
     has_text: bool = False
     error: str = ""  # why the PDF could not be read; empty when it could
+    # The page with the signature block: the last page, or the last one before trailing
+    # appendices ("PHỤ LỤC" pages after the signature are a legal layout). 1-based; 0 = last.
+    signature_page: int = 0
+    signature_text: str = ""
 
     @property
     def page_count(self) -> int:
@@ -50,10 +56,35 @@ def extract_pdf_text(data: bytes) -> PdfText:
         fonts: dict[Any, _Font] = {}
         first = _page_text(pages[0], fonts)
         last = first if len(sizes) == 1 else _page_text(pages[len(sizes) - 1], fonts)
+        sign_index, sign_text = len(sizes), last
+        # Walk back over appendix pages (a few at most) to the page that carries the signature.
+        while (
+            sign_index > 2
+            and len(sizes) - sign_index < MAX_APPENDIX_PAGES
+            and _is_appendix(sign_text)
+        ):
+            sign_index -= 1
+            sign_text = _page_text(pages[sign_index - 1], fonts)
     except Exception as exc:  # noqa: BLE001 - a damaged PDF is a finding, not a crash
         return PdfText(error=f"the PDF cannot be read ({type(exc).__name__}: {exc})"[:300])
     chars = len("".join((first + last).split()))
-    return PdfText(first, last, sizes, has_text=chars >= MIN_TEXT_CHARS)
+    return PdfText(
+        first,
+        last,
+        sizes,
+        has_text=chars >= MIN_TEXT_CHARS,
+        signature_page=sign_index,
+        signature_text=sign_text,
+    )
+
+
+_APPENDIX = re.compile(r"ph\s*[ụu]\s*l\s*[ụu]\s*c", re.IGNORECASE)
+
+
+def _is_appendix(text: str) -> bool:
+    """A page that starts with "PHỤ LỤC" (an appendix) within its first lines."""
+    head = text.lstrip()[:200]
+    return bool(_APPENDIX.search(unicodedata.normalize("NFC", head)))
 
 
 def _size(page: Any) -> tuple[float, float]:

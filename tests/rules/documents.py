@@ -70,6 +70,8 @@ class PdfSpec:
     body: tuple[str, ...] = BODY
     middle: str = "Điều 3. Chánh Văn phòng Ủy ban nhân dân Thành phố chịu trách nhiệm thi hành."
     closing: str = "Nơi nhận:\n- Như Điều 3;\n- Lưu: VT, KGVX."
+    appendix_pages: int = 0  # "PHỤ LỤC" pages after the signature page
+    scanned_signature_page: bool = False  # the signature page is a picture (signed on paper)
     page_format: str = "A4"
     orientation: str = "P"
     pages: int = 2
@@ -107,12 +109,35 @@ def make_pdf(spec: PdfSpec = PdfSpec()) -> bytes:
         pdf.multi_cell(0, 7, spec.middle)
     if spec.pages > 1:
         pdf.add_page()
-    pdf.set_x(pdf.l_margin)
-    pdf.multi_cell(0, 7, spec.closing)
-    for line in (spec.competence, spec.position, "", spec.signer):
-        pdf.set_x(110)
-        pdf.cell(0, 7, line, new_x="LMARGIN", new_y="NEXT")
+    if spec.scanned_signature_page:
+        pdf.image(_png(), x=0, y=0, w=210, h=297)
+    else:
+        pdf.set_x(pdf.l_margin)
+        pdf.multi_cell(0, 7, spec.closing)
+        for line in (spec.competence, spec.position, "", spec.signer):
+            pdf.set_x(110)
+            pdf.cell(0, 7, line, new_x="LMARGIN", new_y="NEXT")
+    for i in range(spec.appendix_pages):
+        pdf.add_page()
+        pdf.multi_cell(0, 7, f"PHỤ LỤC {i + 1}\nDANH MỤC NHIỆM VỤ CHUYỂN ĐỔI SỐ NĂM 2024")
     return bytes(pdf.output())
+
+
+@functools.lru_cache(maxsize=1)
+def _png_bytes() -> bytes:
+    from PIL import Image, ImageDraw
+
+    img = Image.new("L", (420, 594), 255)
+    draw = ImageDraw.Draw(img)
+    for y in range(40, 560, 18):
+        draw.line((40, y, 380, y), fill=0, width=3)
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _png() -> io.BytesIO:
+    return io.BytesIO(_png_bytes())
 
 
 def encoded(spec: PdfSpec, encode: Callable[[str], str]) -> PdfSpec:
@@ -149,17 +174,10 @@ def no_diacritics(text: str) -> str:
 def scanned_pdf() -> bytes:
     """An A4 page that is only a picture: what a scanner without OCR produces."""
     from fpdf import FPDF
-    from PIL import Image, ImageDraw
 
-    img = Image.new("L", (420, 594), 255)
-    draw = ImageDraw.Draw(img)
-    for y in range(40, 560, 18):
-        draw.line((40, y, 380, y), fill=0, width=3)
-    buf = io.BytesIO()
-    img.save(buf, format="PNG")
     pdf = FPDF(format="A4")
     pdf.add_page()
-    pdf.image(io.BytesIO(buf.getvalue()), x=0, y=0, w=210, h=297)
+    pdf.image(_png(), x=0, y=0, w=210, h=297)
     return bytes(pdf.output())
 
 

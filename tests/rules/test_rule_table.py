@@ -419,6 +419,28 @@ CASES = [
     Case("signer other", "RULE_PDF_SIGNER_NAME", True, pdf=PdfSpec(signer="Trần Thị Bình")),
     Case("signer upper", "RULE_PDF_SIGNER_NAME", False, pdf=PdfSpec(signer="NGUYỄN VĂN AN")),
     Case("one page", "RULE_PDF_SIGNER_NAME", False, pdf=PdfSpec(pages=1)),
+    Case("appendix after signature", "RULE_PDF_SIGNER_NAME", False, pdf=PdfSpec(appendix_pages=2)),
+    Case(
+        "other signer, appendix",
+        "RULE_PDF_SIGNER_NAME",
+        True,
+        pdf=PdfSpec(appendix_pages=1, signer="Lê Văn Cường"),
+    ),
+    Case(
+        "signature page scanned",
+        "RULE_PDF_SIGNER_NAME",
+        False,
+        pdf=PdfSpec(scanned_signature_page=True),
+    ),
+    Case(
+        "signature page scanned", "RULE_NOT_CHECKED", True, pdf=PdfSpec(scanned_signature_page=True)
+    ),
+    Case(
+        "glyphs spaced by layout",
+        "RULE_PDF_NUMBER_LINE",
+        False,
+        pdf=PdfSpec(number_line="Số: 0 5/Q Đ-UBND"),
+    ),
     Case("letter", "RULE_PDF_PAGE_SIZE", True, pdf=PdfSpec(page_format="Letter")),
     Case("A5", "RULE_PDF_PAGE_SIZE", True, pdf=PdfSpec(page_format="A3")),
     Case("landscape", "RULE_PDF_PAGE_SIZE", False, pdf=PdfSpec(orientation="L")),
