@@ -13,6 +13,7 @@ from formats.rules.context import CertAgencyMap, RuleContext, SignerFacts, load_
 from formats.rules.engine import check_package, check_pdf_only, main_pdf
 from formats.rules.pdf_text import PdfText, extract_pdf_text
 from formats.rules.policy import PolicyError, RulePolicy, load_policy
+from formats.rules.report import rules_of
 
 __all__ = [
     "RULES",
@@ -29,4 +30,5 @@ __all__ = [
     "load_cert_map",
     "load_policy",
     "main_pdf",
+    "rules_of",
 ]

@@ -39,6 +39,7 @@ _RULES = [
     # Mandatory fields and lengths (Decree 30 Annex VI).
     Rule("RULE_FIELD_MISSING", "error", "mandatory fields are present"),
     Rule("RULE_FIELD_TOO_LONG", "warning", "fields fit the lengths of Decree 30 Annex VI"),
+    Rule("RULE_FIELD_LEGACY_ENCODING", "error", "envelope text is Unicode, not TCVN3/VNI"),
     # Revoke / update / replace.
     Rule("RULE_REFERENCE_UNKNOWN", "error", "the document revoked/updated/replaced exists"),
     Rule("RULE_REFERENCE_OTHER_SENDER", "error", "it was sent by the same agency"),

@@ -42,7 +42,7 @@ def check_package(
     `pdf_texts` is `extract_pdf_text(main_pdf(pkg)[1].data)` (None when there is no PDF);
     `signers` the signer facts of the signature report (may be empty).
     """
-    if policy.all_off:
+    if policy.all_off or not isinstance(pkg, DocumentPackage):
         return []
     out = FindingList(policy)
     steps: list[tuple[str, Callable[[], None]]] = [

@@ -11,6 +11,7 @@ from formats.agency_code import MAX_LENGTH, is_valid_agency_code
 from formats.model import BusinessDocType, DocumentPackage
 from formats.rules.context import RuleContext
 from formats.rules.doctypes import DocType, doc_type
+from formats.rules.legacy_encoding import decode_tcvn3, detect_legacy
 from formats.rules.report import FindingList
 from formats.rules.symbols import check_notation, check_number
 from formats.rules.text import nfc
@@ -272,8 +273,29 @@ def check_fields(pkg: DocumentPackage, out: FindingList) -> None:
         )
 
 
+def check_legacy_text(pkg: DocumentPackage, out: FindingList) -> None:
+    """Old document systems still send TCVN3/VNI bytes as if they were Latin-1 ("VÒ viÖc")."""
+    if not out.enabled("RULE_FIELD_LEGACY_ENCODING"):
+        return
+    for path, value in (
+        ("Subject", pkg.subject),
+        ("SignerInfo/FullName", pkg.signer.full_name),
+        ("From/OrganName", pkg.sender.organ_name),
+        ("PromulgationInfo/Place", pkg.promulgation.place),
+    ):
+        if value and (encoding := detect_legacy(value, min_marks=2)):
+            hint = f', which reads "{decode_tcvn3(value)[:80]}"' if encoding == "TCVN3" else ""
+            out.add(
+                "RULE_FIELD_LEGACY_ENCODING",
+                f"{H}/{path}",
+                f'{path} "{value[:80]}" is {encoding} text sent as Unicode{hint}: the document '
+                "system must send Unicode (TCVN 6909:2001).",
+            )
+
+
 def check_envelope(pkg: DocumentPackage, ctx: RuleContext, out: FindingList) -> None:
     check_fields(pkg, out)
+    check_legacy_text(pkg, out)
     dtype = check_document_type(pkg, out)
     check_code(pkg, dtype, out)
     check_document_id(pkg, out)

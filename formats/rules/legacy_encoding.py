@@ -29,7 +29,9 @@ _VIETNAMESE_LATIN1 = frozenset("àáâãèéêìíòóôõùúýÀÁÂÃÈÉÊÌ
 Encoding = Literal["TCVN3", "VNI"]
 
 
-def detect_legacy(text: str) -> Encoding | None:
+def detect_legacy(text: str, min_marks: int = 4) -> Encoding | None:
+    """The legacy encoding `text` was typed in, if it clearly reads as one; `min_marks` is how
+    many non-Vietnamese Latin-1 characters it takes (fewer for a short field such as a name)."""
     vietnamese = foreign = tcvn3 = vni = 0
     for ch in text:
         if ch < "\xa0":
@@ -42,7 +44,7 @@ def detect_legacy(text: str) -> Encoding | None:
                 tcvn3 += 1
             elif ch in _VNI_MARKS:
                 vni += 1
-    if foreign < 4 or vietnamese * 4 > foreign:
+    if foreign < min_marks or vietnamese * 4 > foreign:
         return None
     if tcvn3 >= vni and tcvn3 * 3 >= foreign:
         return "TCVN3"

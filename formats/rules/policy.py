@@ -56,6 +56,12 @@ class RulePolicy:
             return proposed
         return None if setting == "off" else setting
 
+    def needs_pdf_text(self) -> bool:
+        """False when no rule reads the PDF: the hub can skip `extract_pdf_text` then."""
+        from formats.rules.pdf_checks import ALL_PDF_RULES
+
+        return any(self.enabled(code) for code in (*ALL_PDF_RULES, "RULE_PDF_UNREADABLE"))
+
     def effective(self) -> dict[str, Setting]:
         """The severity of every rule after overrides: for `axis check --rules` and the docs."""
         if self.all_off:

@@ -7,6 +7,16 @@ from formats.rules.catalog import RULES, Level
 from formats.rules.policy import RulePolicy
 
 
+def rules_of(finding: Finding) -> list[str]:
+    """The rule codes a finding is about, for counting per rule: its own code, or for a
+    RULE_NOT_CHECKED the codes its message names ("RULE_A, RULE_B not checked: …")."""
+    if finding.code != "RULE_NOT_CHECKED":
+        return [finding.code]
+    head, sep, _ = finding.message.partition(" not checked:")
+    codes = [c.strip() for c in head.split(",")] if sep else []
+    return [c for c in codes if c in RULES] or [finding.code]
+
+
 class FindingList:
     def __init__(self, policy: RulePolicy) -> None:
         self.policy = policy

@@ -110,3 +110,24 @@ def test_cert_map_file(tmp_path) -> None:
     bad.write_text('"no separator" = "000.00.00.H26"\n', encoding="utf-8")
     with pytest.raises(PolicyError):
         load_cert_map(str(bad))
+
+
+def test_rules_of_counts_not_checked_per_rule() -> None:
+    from formats.findings import Finding
+    from formats.rules import rules_of
+
+    nc = Finding(
+        "RULE_NOT_CHECKED", "info", "x", "RULE_CERT_SIGNER_NAME, RULE_CERT_AGENCY not checked: …"
+    )
+    assert rules_of(nc) == ["RULE_CERT_SIGNER_NAME", "RULE_CERT_AGENCY"]
+    assert rules_of(
+        Finding("RULE_NOT_CHECKED", "info", "envelope", "the envelope rules stopped")
+    ) == ["RULE_NOT_CHECKED"]
+    assert rules_of(Finding("RULE_PDF_MOTTO", "error", "p", "m")) == ["RULE_PDF_MOTTO"]
+
+
+def test_needs_pdf_text() -> None:
+    assert RulePolicy().needs_pdf_text()
+    assert not RulePolicy.off().needs_pdf_text()
+    pdf_off = {code: "off" for code in RULES if code.startswith("RULE_PDF_")}
+    assert not RulePolicy(overrides=pdf_off).needs_pdf_text()

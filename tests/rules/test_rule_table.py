@@ -301,6 +301,24 @@ CASES = [
     Case(
         "name 51", "RULE_FIELD_TOO_LONG", True, setattr_("signer.full_name", "Tôn Nữ " + "a" * 44)
     ),
+    Case(
+        "subject TCVN3",
+        "RULE_FIELD_LEGACY_ENCODING",
+        True,
+        setattr_("subject", tcvn3("Về việc phê duyệt Kế hoạch chuyển đổi số năm 2024")),
+    ),
+    Case(
+        "signer VNI",
+        "RULE_FIELD_LEGACY_ENCODING",
+        True,
+        setattr_("signer.full_name", "Nguyeãn Vaên Ñöùc"),
+    ),
+    Case(
+        "Unicode fields",
+        "RULE_FIELD_LEGACY_ENCODING",
+        False,
+        setattr_("subject", "Về việc «chuyển đổi số» năm 2024 – giai đoạn 2°"),
+    ),
     # --- revoke / update / replace ------------------------------------------------------
     Case(
         "revoke unknown",
