@@ -1,7 +1,7 @@
 """Builders for the rules tests and bench: a good Decree 30 package and real Vietnamese PDFs.
 
-PDFs are made with fpdf2 and an embedded DejaVu Serif (Liberation Serif on this system lacks
-the precomposed Vietnamese letters), so their text layer extracts as real Unicode. Legacy
+PDFs are made with fpdf2 and an embedded Liberation Serif 2 (1.07 lacks the precomposed
+Vietnamese letters), so their text layer extracts as real Unicode. Legacy
 TCVN3/VNI PDFs use a standard font fed the legacy bytes, which is exactly how a ".VnTime"
 document's text layer reads.
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import io
+import os
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
@@ -27,7 +28,19 @@ from formats.rules import (
 from formats.rules.legacy_encoding import _TCVN3
 from tests.factories import AGENCIES, make_attachment, make_document
 
-UNICODE_FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf"
+# A Times New Roman look-alike with the Vietnamese letters (fonts-liberation2, installed by
+# scripts/install-system-deps.sh); DejaVu Serif where only that is present.
+UNICODE_FONT = next(
+    (
+        path
+        for path in (
+            "/usr/share/fonts/truetype/liberation2/LiberationSerif-Regular.ttf",
+            "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf",
+        )
+        if os.path.exists(path)
+    ),
+    "/usr/share/fonts/truetype/liberation2/LiberationSerif-Regular.ttf",
+)
 SENDER = "000.00.00.H26"  # Ủy ban nhân dân thành phố Hà Nội
 RECIPIENTS = ["000.00.00.G06", "000.00.00.G12"]
 NOW = datetime(2024, 6, 1, 3, 0, tzinfo=UTC)  # 10:00 in Hà Nội
