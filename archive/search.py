@@ -18,7 +18,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, literal_column, or_, select, text
+from sqlalchemy import and_, bindparam, func, literal_column, or_, select
+from sqlalchemy import false as sql_false
+from sqlalchemy import text as sql_text
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from archive import catalog as c
 from archive.textfold import clean, fold, tokens
@@ -88,20 +91,57 @@ def text_condition(conn, words: list[str], structured: list):  # type: ignore[no
     """The full-text clause. On SQLite the plan is chosen here, from two bounded counts,
     because FTS5 offers the planner no statistics (see `_sqlite_plan`)."""
     if c.dialect_of(conn) == "postgresql":
-        return text("archive_records.search_tsv @@ plainto_tsquery('simple', :fts_q)").bindparams(
-            bindparam("fts_q", " ".join(words))
-        )
+        return _pg_match(words)
     match = fts5_query(words)
     if _sqlite_plan(conn, match, structured) == "text-first":
         return c.records.c.id.in_(
             select(literal_column("rowid"))
-            .select_from(text(c.FTS_TABLE))
-            .where(text(f"{c.FTS_TABLE} MATCH :fts_q").bindparams(bindparam("fts_q", match)))
+            .select_from(sql_text(c.FTS_TABLE))
+            .where(sql_text(f"{c.FTS_TABLE} MATCH :fts_q").bindparams(bindparam("fts_q", match)))
         )
-    return text(
+    return sql_text(
         f"EXISTS (SELECT 1 FROM {c.FTS_TABLE} WHERE {c.FTS_TABLE}.rowid = archive_records.id "
         f"AND {c.FTS_TABLE} MATCH :fts_q)"
     ).bindparams(bindparam("fts_q", match))
+
+
+#: PostgreSQL: how many rows, newest first, the rows-first attempt examines.
+PG_ROWS_FIRST_SCAN = 5000
+
+
+def _pg_match(words: list[str]):  # type: ignore[no-untyped-def]
+    return literal_column("archive_records.search_tsv").op("@@")(
+        func.plainto_tsquery(
+            literal_column("'simple'::regconfig"), bindparam("fts_q", " ".join(words))
+        )
+    )
+
+
+def _pg_rows_first(conn, structured: list, words: list[str], want: int) -> list[int] | None:  # type: ignore[no-untyped-def]
+    """Examine the newest PG_ROWS_FIRST_SCAN rows the other filters select, in result order,
+    testing the stored tsvector of each. Returns the ids of the first `want` matches when
+    that settles the page (enough matches, or no more rows to examine), else None.
+
+    Why: PostgreSQL multiplies word selectivities as if independent, which words of a subject
+    are not ("hồ sơ đất đai"), so alone it may fetch and sort tens of thousands of matches
+    for a page of 50. Common words settle here in a few ms; rare ones fall through to the
+    full-text index, which is then the right plan."""
+    r = c.records.c
+    prefix = (
+        select(r.id, r.issued_date, _pg_match(words).label("hit"))
+        .where(*structured)
+        .order_by(r.issued_date.desc(), r.id.desc())
+        .limit(PG_ROWS_FIRST_SCAN)
+        .subquery()
+    )
+    ordered = aggregate_order_by(prefix.c.id, prefix.c.issued_date.desc(), prefix.c.id.desc())
+    scanned, hits = conn.execute(
+        select(func.count(), func.array_agg(ordered).filter(prefix.c.hit))
+    ).one()
+    hits = list(hits or [])
+    if len(hits) >= want or scanned < PG_ROWS_FIRST_SCAN:
+        return [int(i) for i in hits[:want]]
+    return None
 
 
 #: Structured candidates below this: walk them (in result order) and probe FTS5 per row.
@@ -124,7 +164,7 @@ def _sqlite_plan(conn, match: str, structured: list) -> str:  # type: ignore[no-
         if n < SQLITE_STRUCTURED_CAP:
             return "rows-first"
     m = conn.execute(
-        text(
+        sql_text(
             f"SELECT count(*) FROM (SELECT rowid FROM {c.FTS_TABLE} "
             f"WHERE {c.FTS_TABLE} MATCH :q LIMIT :cap)"
         ),
@@ -133,7 +173,7 @@ def _sqlite_plan(conn, match: str, structured: list) -> str:  # type: ignore[no-
     return "text-first" if m < SQLITE_TEXT_CAP else "rows-first"
 
 
-def conditions(conn, q: Query, *, extra: list | None = None) -> list:  # type: ignore[no-untyped-def]
+def conditions(conn, q: Query, *, extra: list | None = None, with_text: bool = True) -> list:  # type: ignore[no-untyped-def]
     """The WHERE clauses of a query (bound parameters only)."""
     r = c.records.c
     where: list = []
@@ -171,7 +211,7 @@ def conditions(conn, q: Query, *, extra: list | None = None) -> list:  # type: i
     if q.state:
         where.append(r.state == q.state)
     where.extend(extra or [])
-    words = tokens(q.text or "")
+    words = tokens(q.text or "") if with_text else []
     if words:
         where.append(text_condition(conn, words, where))
     return where
@@ -201,13 +241,26 @@ def search(  # type: ignore[no-untyped-def]
     if cursor:
         issued, record_id = decode_cursor(cursor)
         extra.append(or_(r.issued_date < issued, and_(r.issued_date == issued, r.id < record_id)))
-    where = conditions(conn, q, extra=extra)
+    pg = c.dialect_of(conn) == "postgresql"
+    words = tokens(clean(text or ""))
+    settled: list[int] | None = None
+    if pg and words:
+        structured = conditions(conn, q, extra=extra, with_text=False)
+        settled = _pg_rows_first(conn, structured, words, limit + 1)
+    if settled is not None:
+        where = [r.id.in_(settled)] if settled else [sql_false()]
+    else:
+        where = conditions(conn, q, extra=extra)
     stmt = (
         select(*SUMMARY_COLUMNS)
         .where(*where)
         .order_by(r.issued_date.desc(), r.id.desc())
         .limit(limit + 1)
     )
+    if pg:
+        # JIT compilation costs ~10 ms and never pays off for a page of 50 rows; LOCAL: it
+        # ends with the caller's transaction.
+        conn.execute(sql_text("SET LOCAL jit = off"))
     rows = [dict(row) for row in conn.execute(stmt).mappings()]
     next_cursor = None
     if len(rows) > limit:
