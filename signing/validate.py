@@ -199,16 +199,19 @@ def validate_pdf(data: bytes, config: ValidationConfig) -> PdfReport:
         return fut.result(timeout=config.time_limit)
     except concurrent.futures.TimeoutError:
         rep = _new_report(data)
-        rep.findings.append(
-            Finding.warning(
-                "SIG_TIMEOUT",
-                "",
-                f"signature validation took longer than {config.time_limit:g} s; try again later",
-            )
-        )
-        rep.indication, rep.sub_indication = INDETERMINATE, "TRY_LATER"
+        _timed_out(rep, config.time_limit)
         rep.duration_ms = (time.perf_counter() - started) * 1000
         return rep
+
+
+def _timed_out(rep: PdfReport, limit: float) -> None:
+    rep.signatures.clear()  # a partial answer would read as a verdict on fewer signatures
+    rep.findings.append(
+        Finding.warning(
+            "SIG_TIMEOUT", "", f"signature validation took longer than {limit:g} s; try again later"
+        )
+    )
+    rep.indication, rep.sub_indication = INDETERMINATE, "TRY_LATER"
 
 
 def _new_report(data: bytes) -> PdfReport:
@@ -262,7 +265,8 @@ def _validate_into(rep: PdfReport, data: bytes, cfg: ValidationConfig, deadline)
     try:
         for i, es in enumerate(embedded, start=1):
             if deadline is not None and time.perf_counter() > deadline:
-                break  # the caller has already answered SIG_TIMEOUT
+                _timed_out(rep, cfg.time_limit or 0)
+                return
             rep.signatures.append(_one(i, es, vc, eng, doc))
     finally:
         if cfg.allow_fetching:

@@ -4,11 +4,13 @@ validation corpus built from it, and ready validation configs."""
 from __future__ import annotations
 
 import logging
+import shutil
 
 import pytest
 
 from signing.validate import ValidationConfig
 from tests.signing.corpus import Case, build_corpus
+from tests.signing.hsm import Token, TokenSpec, make_tokens
 from tests.signing.pki import TestPKI, start_pki
 
 
@@ -17,6 +19,20 @@ def pki(tmp_path_factory) -> TestPKI:
     p = start_pki(tmp_path_factory.mktemp("pki"))
     yield p
     p.stop()
+
+
+@pytest.fixture(scope="session")
+def tokens(pki, tmp_path_factory) -> dict[str, Token]:
+    """SoftHSM2 tokens for the leader and the agency, all created before SoftHSM is first
+    loaded in this process (it does not see tokens created later)."""
+    if not shutil.which("softhsm2-util"):
+        pytest.skip("softhsm2 missing (scripts/install-system-deps.sh)")
+    specs = [
+        TokenSpec(f"axis-{label}", label, pki.key[label], pki.cert[label])
+        for label in ("leader", "agency")
+    ]
+    made = make_tokens(tmp_path_factory.mktemp("softhsm"), specs)
+    return {label: made[f"axis-{label}"] for label in ("leader", "agency")}
 
 
 @pytest.fixture(scope="session")

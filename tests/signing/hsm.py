@@ -1,4 +1,4 @@
-"""A SoftHSM2 token holding a test key and its certificate (PKCS#11 signing tests)."""
+"""SoftHSM2 tokens holding test keys and their certificates (PKCS#11 signing tests)."""
 
 from __future__ import annotations
 
@@ -21,58 +21,42 @@ class Token:
     conf: Path
 
 
-def make_token(
-    workdir: Path,
-    key_pem: Path,
-    cert_pem: Path,
-    label: str = "axis-test",
-    key_label: str = "leader",
-) -> Token:
-    """Initialise a token in ``workdir`` and import the key (softhsm2-util) and certificate
-    (python-pkcs11). SOFTHSM2_CONF is set for this process: SoftHSM reads it once, when the
-    module is first initialised."""
-    workdir = Path(workdir)
-    tokens = workdir / "tokens"
-    tokens.mkdir(parents=True, exist_ok=True)
-    conf = workdir / "softhsm2.conf"
+@dataclass
+class TokenSpec:
+    label: str  # token label
+    key_label: str
+    key_pem: Path  # PKCS#8 PEM, unencrypted
+    cert_pem: Path
+
+
+def make_tokens(workdir: Path, specs: list[TokenSpec]) -> dict[str, Token]:
+    """Create every token at once, then put the certificates in.
+
+    SoftHSM reads SOFTHSM2_CONF, and lists its tokens, once per process, when the module is
+    first initialised (here: when the certificates are stored). So all tokens a process
+    needs are made in one call, which sets SOFTHSM2_CONF for the process."""
+    tokens_dir = Path(workdir) / "tokens"
+    tokens_dir.mkdir(parents=True, exist_ok=True)
+    conf = Path(workdir) / "softhsm2.conf"
     conf.write_text(
-        f"directories.tokendir = {tokens}\nobjectstore.backend = file\nlog.level = ERROR\n"
+        f"directories.tokendir = {tokens_dir}\nobjectstore.backend = file\nlog.level = ERROR\n"
     )
     os.environ["SOFTHSM2_CONF"] = str(conf)
-    env = dict(os.environ)
-    run = dict(check=True, env=env, capture_output=True, text=True)
-    subprocess.run(
-        [
-            "softhsm2-util",
-            "--init-token",
-            "--free",
-            "--label",
-            label,
-            "--so-pin",
-            SO_PIN,
-            "--pin",
-            USER_PIN,
-        ],
-        **run,
-    )
-    subprocess.run(
-        [
-            "softhsm2-util",
-            "--import",
-            str(key_pem),
-            "--token",
-            label,
-            "--label",
-            key_label,
-            "--id",
-            "01",
-            "--pin",
-            USER_PIN,
-        ],
-        **run,
-    )
-    _store_certificate(label, key_label, cert_pem)
-    return Token(SOFTHSM_MODULE, label, key_label, USER_PIN, conf)
+    run = dict(check=True, env=dict(os.environ), capture_output=True, text=True)
+    for s in specs:
+        subprocess.run(
+            ["softhsm2-util", "--init-token", "--free", "--label", s.label,
+             "--so-pin", SO_PIN, "--pin", USER_PIN],
+            **run,
+        )  # fmt: skip
+        subprocess.run(
+            ["softhsm2-util", "--import", str(s.key_pem), "--token", s.label,
+             "--label", s.key_label, "--id", "01", "--pin", USER_PIN],
+            **run,
+        )  # fmt: skip
+    for s in specs:
+        _store_certificate(s.label, s.key_label, s.cert_pem)
+    return {s.label: Token(SOFTHSM_MODULE, s.label, s.key_label, USER_PIN, conf) for s in specs}
 
 
 def _store_certificate(label: str, key_label: str, cert_pem: Path) -> None:
@@ -82,8 +66,7 @@ def _store_certificate(label: str, key_label: str, cert_pem: Path) -> None:
 
     _, _, der = pem.unarmor(cert_pem.read_bytes())
     cert = x509.Certificate.load(der)
-    lib = pkcs11.lib(SOFTHSM_MODULE)
-    token = lib.get_token(token_label=label)
+    token = pkcs11.lib(SOFTHSM_MODULE).get_token(token_label=label)
     with token.open(rw=True, user_pin=USER_PIN) as session:
         session.create_object(
             {

@@ -19,7 +19,6 @@ from signing.sign import (
     sign_pdf,
 )
 from signing.validate import validate_pdf
-from tests.signing.hsm import make_token
 from tests.signing.pki import P12_PASSWORD
 from tests.signing.samples import make_pdf, seal_png, signature_png
 
@@ -148,10 +147,8 @@ def test_every_key_source_signs(tmp_path, pki, offline_config):
         assert validate_pdf(out, offline_config).indication == "TOTAL_PASSED"
 
 
-def test_pkcs11_token_signs(tmp_path_factory, pki, offline_config, tmp_path):
-    if not shutil.which("softhsm2-util"):
-        pytest.skip("softhsm2 missing")
-    token = make_token(tmp_path_factory.mktemp("hsm"), pki.key["leader"], pki.cert["leader"])
+def test_pkcs11_token_signs(tokens, pki, offline_config, tmp_path):
+    token = tokens["leader"]
     signer = load_pkcs11(
         token.module, token.label, token.key_label, token.pin, chain=[str(pki.intermediate)]
     )
