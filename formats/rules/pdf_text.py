@@ -22,8 +22,9 @@ from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, StreamO
 
 _LITTLE_ENDIAN = sys.byteorder == "little"
 MAX_CONTENT = 4 << 20  # bytes of one page's content stream we read; beyond is not a text page
-MIN_TEXT_CHARS = 10
-MAX_APPENDIX_PAGES = 8  # fewer non-blank characters on both pages: a scan without OCR
+MIN_TEXT_CHARS = 10  # fewer non-blank characters on both pages: a scan without OCR
+MAX_APPENDIX_PAGES = 8  # appendix pages we walk back over to find the signature page
+MAX_CMAP = 2 << 20  # bytes of a ToUnicode CMap we read
 
 
 @dataclass(frozen=True)
@@ -153,11 +154,27 @@ _TOKEN = re.compile(
     |%[^\r\n]*""",
     re.X | re.S,
 )
-_INLINE_IMAGE = re.compile(rb"\bBI\b.*?\bID\b.*?\bEI\b", re.S)
+_BI = re.compile(rb"(?<![A-Za-z0-9])BI(?![A-Za-z0-9])")
+_ID = re.compile(rb"(?<![A-Za-z0-9])ID\s")
+_EI = re.compile(rb"\sEI(?![A-Za-z0-9])")
 _ESCAPE = re.compile(rb"\\([nrtbf()\\]|[0-7]{1,3}|\r\n|\r|\n)", re.S)
 _ESCAPES = {b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"f": b"\f",
             b"(": b"(", b")": b")", b"\\": b"\\"}  # fmt: skip
 _MARK = object()
+
+
+def _strip_inline_images(content: bytes) -> bytes:
+    """Cut out BI … ID <binary> EI: one forward pass, whatever the binary holds."""
+    parts, pos = [], 0
+    while bi := _BI.search(content, pos):
+        start = _ID.search(content, bi.end())
+        end = _EI.search(content, start.end()) if start else None
+        parts.append(content[pos : bi.start()])
+        if end is None:  # unterminated: nothing after it is text we could trust
+            return b" ".join(parts)
+        pos = end.end()
+    parts.append(content[pos:])
+    return b" ".join(parts)
 
 
 def _unescape(m: re.Match[bytes]) -> bytes:
@@ -179,7 +196,7 @@ def _string(token: bytes) -> bytes:
 
 def _run(content: bytes, resources: Any, fonts: dict, out: _TextSink, depth: int) -> None:
     if b"BI" in content:
-        content = _INLINE_IMAGE.sub(b" ", content)
+        content = _strip_inline_images(content)
     font_dict = _resolve(resources.get("/Font")) or {}
     xobjects = _resolve(resources.get("/XObject")) or {}
     font: _Font | None = None
@@ -312,8 +329,6 @@ def _build_font(font: DictionaryObject) -> _Font:
 
 
 _CODESPACE = re.compile(rb"begincodespacerange\s*<([0-9A-Fa-f]+)>")
-_BFCHAR = re.compile(rb"beginbfchar(.*?)endbfchar", re.S)
-_BFRANGE = re.compile(rb"beginbfrange(.*?)endbfrange", re.S)
 _PAIR = re.compile(rb"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]*)>")
 _RANGE = re.compile(rb"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>\s*(<[0-9A-Fa-f]*>|\[[^\]]*\])")
 
@@ -326,15 +341,34 @@ def _utf16(hex_digits: bytes) -> str:
     return bytes.fromhex(hex_digits.decode()).decode("utf-16-be", "replace")
 
 
+def _blocks(data: bytes) -> tuple[list[bytes], list[bytes]]:
+    """The bodies of bfchar and bfrange blocks, in one forward pass (no regex backtracking)."""
+    chars: list[bytes] = []
+    ranges: list[bytes] = []
+    pos = 0
+    while (begin := data.find(b"beginbf", pos)) >= 0:
+        end = data.find(b"endbf", begin)
+        if end < 0:
+            break
+        kind = data[begin + 7 : begin + 11]
+        if kind == b"char":
+            chars.append(data[begin + 11 : end])
+        elif kind == b"rang":
+            ranges.append(data[begin + 12 : end])
+        pos = end + 5
+    return chars, ranges
+
+
 def _parse_to_unicode(data: bytes) -> tuple[dict[int, str], int]:
     cmap: dict[int, str] = {}
     m = _CODESPACE.search(data)
     width = len(m.group(1)) // 2 if m else 0
-    for block in _BFCHAR.findall(data):
+    chars, ranges = _blocks(data[:MAX_CMAP])
+    for block in chars:
         for src, dst in _PAIR.findall(block):
             cmap[int(src, 16)] = _utf16(dst)
             width = width or len(src) // 2
-    for block in _BFRANGE.findall(data):
+    for block in ranges:
         for lo, hi, dst in _RANGE.findall(block):
             start, end = int(lo, 16), int(hi, 16)
             width = width or len(lo) // 2

@@ -123,3 +123,19 @@ def test_detect_legacy(text: str, expected: str | None) -> None:
 
 def test_decode_tcvn3() -> None:
     assert decode_tcvn3(tcvn3("Nguyễn Văn An, Hà Nội")) == "Nguyễn Văn An, Hà Nội"
+
+
+def test_hostile_content_streams_stay_linear() -> None:
+    # Unterminated inline images and CMap blocks once made the reader quadratic.
+    import time
+
+    from formats.rules.pdf_text import _blocks, _strip_inline_images
+
+    start = time.perf_counter()
+    _strip_inline_images(b"BI ID " * 200_000)
+    _blocks(b"beginbfchar <01> <0041> " * 100_000)
+    _strip_inline_images(b"q BI /W 1 ID \x01\x02 " + b"BT (x) Tj ET " * 1000)
+    assert time.perf_counter() - start < 2.0  # seconds; quadratic took minutes
+    assert _strip_inline_images(
+        b"BT (a) Tj ET BI /W 2 ID \x00BI\xffEI x EI BT (b) Tj ET"
+    ).split() == [b"BT", b"(a)", b"Tj", b"ET", b"BT", b"(b)", b"Tj", b"ET"]
