@@ -91,7 +91,9 @@ class LocalStore:
                     _fsync_dir(d.parent)
 
     # -- writing ---------------------------------------------------------------------------
-    def _write_atomic(self, target: Path, chunks: Iterator[bytes] | list[bytes]) -> None:
+    def _write_atomic(
+        self, target: Path, chunks: Iterator[bytes] | list[bytes], *, sync_dir: bool = True
+    ) -> None:
         directory = target.parent
         self._ensure_dir(directory)
         fd, tmp = tempfile.mkstemp(prefix=_TMP_PREFIX, dir=directory)
@@ -106,8 +108,27 @@ class LocalStore:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
             raise
-        if self.fsync_dir:
+        if sync_dir and self.fsync_dir:
             _fsync_dir(directory)
+
+    def _write_new(
+        self, key: str, chunks: Iterator[bytes] | list[bytes], retain_until: datetime | None
+    ) -> None:
+        """A new object and its retention: the sidecar is renamed into place first, so an
+        object is never visible without its lock, and one directory fsync covers both."""
+        target = self.path_of(key)
+        meta_path = self._meta_path(key)
+        if retain_until is not None:
+            meta = {"retain_until": _utc(retain_until).isoformat()}
+            self._write_atomic(
+                meta_path, [json.dumps(meta, sort_keys=True).encode()], sync_dir=False
+            )
+        try:
+            self._write_atomic(target, chunks)
+        except BaseException:
+            if retain_until is not None:  # no lock left behind for an object never written
+                meta_path.unlink(missing_ok=True)
+            raise
 
     def put(
         self, data: bytes, *, key: str | None = None, retain_until: datetime | None = None
@@ -118,8 +139,8 @@ class LocalStore:
         target = self.path_of(actual)
         try:
             if not target.exists():
-                self._write_atomic(target, [data])
-            if retain_until is not None:
+                self._write_new(actual, [data], retain_until)
+            elif retain_until is not None:
                 self._extend_retention(actual, retain_until)
         except OSError as exc:
             raise StoreUnavailable(f"local store write failed: {exc}") from exc
@@ -153,8 +174,8 @@ class LocalStore:
                             f"key {key} does not match the stream's SHA-256 {digest.hexdigest()}"
                         )
 
-                self._write_atomic(target, chunks())
-            if retain_until is not None:
+                self._write_new(key, chunks(), retain_until)
+            elif retain_until is not None:
                 self._extend_retention(key, retain_until)
         except OSError as exc:
             raise StoreUnavailable(f"local store write failed: {exc}") from exc

@@ -11,6 +11,7 @@ import os
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from archive.localstore import LocalStore
@@ -28,12 +29,14 @@ def _bare(root: Path, blobs: list[bytes]) -> float:
     return time.perf_counter() - started
 
 
-def _store(store: LocalStore, blobs: list[bytes]) -> tuple[float, list[float]]:
+def _store(
+    store: LocalStore, blobs: list[bytes], retain: datetime | None = None
+) -> tuple[float, list[float]]:
     lat = []
     started = time.perf_counter()
     for b in blobs:
         t = time.perf_counter()
-        store.put(b)
+        store.put(b, retain_until=retain)
         lat.append(time.perf_counter() - t)
     return time.perf_counter() - started, sorted(lat)
 
@@ -46,11 +49,15 @@ def main(n: int = 400) -> None:
         base = _bare(root / "bare", blobs)
         print(f"{'variant':<28}{'puts/s':>10}{'p50 ms':>10}{'p95 ms':>10}{'ratio':>8}")
         print(f"{'bare write+fsync':<28}{n / base:>10.0f}{'':>10}{'':>10}{1.0:>8.2f}")
-        for label, fsync_dir in (
-            ("LocalStore fsync_dir=True", True),
-            ("LocalStore fsync_dir=False", False),
-        ):
-            total, lat = _store(LocalStore(root / label.split()[-1], fsync_dir=fsync_dir), blobs)
+        until = datetime.now(UTC) + timedelta(days=3650)
+        variants = (
+            ("LocalStore", True, None),
+            ("LocalStore fsync_dir=False", False, None),
+            ("LocalStore + retention", True, until),
+        )
+        for i, (label, fsync_dir, retain) in enumerate(variants):
+            store = LocalStore(root / f"s{i}", fsync_dir=fsync_dir)
+            total, lat = _store(store, blobs, retain)
             p50, p95 = lat[len(lat) // 2] * 1e3, lat[int(len(lat) * 0.95)] * 1e3
             print(f"{label:<28}{n / total:>10.0f}{p50:>10.2f}{p95:>10.2f}{total / base:>8.2f}")
 

@@ -134,3 +134,52 @@ def test_bad_cursor_and_limits(conn: Connection, corpus) -> None:
         search(conn, cursor="W10")  # base64 of "[]"
     assert len(search(conn, limit=0).items) == 1  # clamped to at least one
     assert len(search(conn, limit=10_000).items) == 4
+
+
+@pytest.mark.parametrize(
+    "caps",
+    [
+        # (SQLite structured cap, SQLite text cap, PostgreSQL rows-first scan)
+        pytest.param((0, 0, 0), id="sqlite-rows-first,pg-index-only"),
+        pytest.param((10**9, 10**9, 1), id="sqlite-by-filters,pg-scan-one-row"),
+        pytest.param((0, 10**9, 10**9), id="sqlite-text-first,pg-rows-first"),
+    ],
+)
+def test_every_plan_gives_the_same_answers(
+    conn: Connection, make_record, monkeypatch, caps
+) -> None:
+    """The plan chosen at run time changes the cost, never the answer (paging included)."""
+    from archive import search as s
+
+    ids = [
+        make_record(
+            number=str(n),
+            subject=f"Về việc điều động cán bộ đợt {n}",
+            promulgation_date=date(2024, 1, 1 + n % 28),
+        )
+        for n in range(12)
+    ]
+    ids.append(make_record(number="99", subject="Thông báo khác"))
+    queries = [
+        {"text": "điều động"},
+        {"text": "dieu dong", "agency": "000.00.00.G22", "date_from": date(2024, 1, 5)},
+        {"text": "thong bao"},
+        {"text": "không có"},
+    ]
+    expected = [[r["id"] for r in _all_pages(conn, q)] for q in queries]
+    monkeypatch.setattr(s, "SQLITE_STRUCTURED_CAP", caps[0])
+    monkeypatch.setattr(s, "SQLITE_TEXT_CAP", caps[1])
+    monkeypatch.setattr(s, "PG_ROWS_FIRST_SCAN", caps[2])
+    assert [[r["id"] for r in _all_pages(conn, q)] for q in queries] == expected
+    assert len(expected[0]) == 12 and len(expected[2]) == 1 and expected[3] == []
+    assert len(ids) == 13
+
+
+def _all_pages(conn: Connection, q: dict) -> list[dict]:
+    out, cursor = [], None
+    while True:
+        page = search(conn, limit=5, cursor=cursor, **q)
+        out += page.items
+        cursor = page.next_cursor
+        if cursor is None:
+            return out

@@ -209,10 +209,12 @@ def test_local_write_failing_mid_stream_leaves_nothing(local_store: LocalStore) 
             return b"x" * (1024 * 1024)
 
     key = sha256_hex(b"x" * (4 * 1024 * 1024))
+    until = datetime.now(UTC) + timedelta(days=1)
     with pytest.raises(StoreError):
-        local_store.put_stream(Broken(), 4 * 1024 * 1024, key=key)
+        local_store.put_stream(Broken(), 4 * 1024 * 1024, key=key, retain_until=until)
     assert not local_store.exists(key)
     assert local_store.temp_files() == []
+    assert list(local_store.root.rglob("*.meta")) == []  # no orphan lock either
     assert list(local_store.keys()) == []
 
 
