@@ -11,9 +11,10 @@ from formats.rules import (
     RulePolicy,
     check_package,
     extract_pdf_text,
+    load_cert_map,
+    load_policy,
     main_pdf,
 )
-from formats.rules.policy import parse_file
 
 SIGNER_FACTS = "signers"  # item.facts key the signature check fills with SignerFacts
 
@@ -27,18 +28,14 @@ class RulesCheck:
 
     @classmethod
     def from_settings(cls, rules: str | None, cert_agency_map: str | None) -> RulesCheck:
-        from pathlib import Path
-
-        from formats.rules import load_policy
-
-        mapping = parse_file(Path(cert_agency_map)) if cert_agency_map else {}
-        return cls(load_policy(rules), CertAgencyMap(mapping))  # type: ignore[arg-type]
+        """Read once at start-up; a bad policy or mapping file stops the hub with its reason."""
+        return cls(load_policy(rules), load_cert_map(cert_agency_map))
 
     def __call__(self, item: CheckInput) -> list[Finding]:
         if self.policy.all_off:
             return []
         found = main_pdf(item.package)
-        text = extract_pdf_text(found[1].data) if found else None
+        text = extract_pdf_text(found[1].data) if found and self.policy.needs_pdf_text() else None
         ctx = RuleContext(
             now=utcnow(),
             known_agency=item.agency_known,
