@@ -13,6 +13,13 @@
    equal names), then the comparison keys, which asn1crypto builds from the same prepared
    values its RDN-by-RDN comparison uses.
 
+3. Certificates embedded in signatures. Every parse of a PDF yields new certificate objects,
+   and asn1crypto parses their names and extensions again, lazily, as validation asks. The
+   same signers' and CAs' certificates recur in document after document, so the CMS
+   certificate extraction hands out one shared object per distinct DER encoding (bounded):
+   the same bytes, already parsed. asn1crypto objects are only read during validation, and
+   its lazy parsing stores complete values, so sharing them between threads is safe.
+
 ``install()`` is idempotent; ``uninstall()`` exists so a benchmark can measure plain pyHanko.
 """
 
@@ -24,6 +31,8 @@ import re
 
 from asn1crypto import x509 as _x509
 from pyhanko.pdf_utils import generic
+from pyhanko.sign import general as _general
+from pyhanko.sign.validation import generic_cms as _generic_cms
 
 _orig_hex = generic.read_hex_string_from_stream
 _orig_prep = _x509.NameTypeAndValue._ldap_string_prep
@@ -96,12 +105,45 @@ def _name_ne(self, other) -> bool:
     return not _name_eq(self, other)
 
 
+_orig_extract = _generic_cms.extract_certificate_info
+_certs: dict[bytes, _x509.Certificate] = {}
+_CERTS_MAX = 4096
+
+
+def _intern(cert: _x509.Certificate) -> _x509.Certificate:
+    der = cert.dump()
+    hit = _certs.get(der)
+    if hit is None:
+        if len(_certs) >= _CERTS_MAX:
+            _certs.clear()
+        _certs[der] = hit = cert
+    return hit
+
+
+def extract_certificate_info(signed_data) -> _general.SignedDataCerts:
+    """pyHanko's extract_certificate_info, with certificates interned."""
+    certs = []
+    attr_certs = []
+    for c in signed_data["certificates"]:
+        cert = c.chosen.untag()
+        if c.name == "certificate":
+            certs.append(_intern(cert))
+        elif c.name == "v2_attr_cert":
+            attr_certs.append(cert)
+    signer_info = _general.extract_signer_info(signed_data)
+    signer_cert, other_certs = _general._partition_certs(certs, signer_info)
+    return _general.SignedDataCerts(
+        signer_cert=signer_cert, other_certs=other_certs, attribute_certs=attr_certs
+    )
+
+
 def install() -> None:
     generic.read_hex_string_from_stream = read_hex_string_from_stream
     _x509.NameTypeAndValue._ldap_string_prep = _ldap_string_prep
     _x509.Name.hashable = property(_name_hashable)
     _x509.Name.__eq__ = _name_eq
     _x509.Name.__ne__ = _name_ne
+    _generic_cms.extract_certificate_info = extract_certificate_info
 
 
 def uninstall() -> None:
@@ -110,3 +152,4 @@ def uninstall() -> None:
     _x509.Name.hashable = _orig_name_hashable
     _x509.Name.__eq__ = _orig_name_eq
     _x509.Name.__ne__ = _orig_name_ne
+    _generic_cms.extract_certificate_info = _orig_extract
