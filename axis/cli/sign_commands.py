@@ -11,23 +11,18 @@ import os
 import re
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from signing.sign import (
-    LEVELS,
-    Appearance,
-    LoadedSigner,
-    SigningError,
-    load_pem,
-    load_pkcs11,
-    load_pkcs12,
-    sign_pdf,
-)
 from signing.trust import TrustError
 
+if TYPE_CHECKING:
+    from signing.sign import LoadedSigner
+
+# pyHanko is imported inside the commands: every other `axis` command starts faster.
 app = typer.Typer()
+LEVELS = ("B-B", "B-T", "B-LT", "B-LTA")
 EXIT_PASSED, EXIT_INDETERMINATE, EXIT_FAILED = 0, 1, 2
 ROLES = ("leader", "agency", "attachment", "invisible")
 
@@ -44,6 +39,8 @@ def _env_paths(name: str) -> list[str]:
 
 
 def _p12_signer(path: Path) -> LoadedSigner:
+    from signing.sign import SigningError, load_pkcs12
+
     password = os.environ.get("AXIS_P12_PASSWORD")
     if password is not None:
         return load_pkcs12(path, password)
@@ -97,6 +94,8 @@ def sign(
     location: Annotated[str | None, typer.Option("--location")] = None,
 ) -> None:
     """Sign IN.pdf (PAdES) and write OUT.pdf; earlier signatures stay valid."""
+    from signing.sign import Appearance, SigningError, load_pem, load_pkcs11, sign_pdf
+
     sources = [p12 is not None, pem_key is not None or pem_cert is not None, bool(pkcs11_module)]
     if sum(sources) != 1:
         raise _fail("choose one key source: --p12, --pem-key/--pem-cert, or --pkcs11-module")
