@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from formats.findings import Finding
 
@@ -12,6 +14,15 @@ TOTAL_PASSED: Indication = "TOTAL_PASSED"
 TOTAL_FAILED: Indication = "TOTAL_FAILED"
 INDETERMINATE: Indication = "INDETERMINATE"
 _RANK = {TOTAL_PASSED: 0, INDETERMINATE: 1, TOTAL_FAILED: 2}
+VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def _local(iso: str) -> str:
+    """Reports store UTC; people read Vietnam time (+07:00)."""
+    try:
+        return datetime.fromisoformat(iso).astimezone(VN_TZ).isoformat(timespec="seconds")
+    except ValueError:
+        return iso
 
 
 @dataclass
@@ -124,7 +135,8 @@ class PdfReport:
             when = s.timestamp_time or s.signing_time
             details = []
             if when:
-                details.append(f"time {when}" + (" (timestamped)" if s.timestamp_time else ""))
+                stamped = " (timestamped)" if s.timestamp_time else " (claimed by the signer)"
+                details.append(f"time {_local(when)}{stamped}")
             if s.pades_level:
                 details.append(f"level {s.pades_level}")
             if s.coverage:

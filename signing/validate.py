@@ -516,6 +516,9 @@ def _one(i: int, es: EmbeddedPdfSignature, vc, eng: _Engine, doc: _DocFacts) -> 
         code, msg = _TRUST_FINDINGS.get(
             sub, ("SIG_CHAIN_INVALID", f"certificate validation failed ({sub})")
         )
+        if sr.key_usage and not {"digital_signature", "non_repudiation"} & set(sr.key_usage):
+            # pyHanko reports a key usage mismatch as a chain constraint failure
+            code, msg = _TRUST_FINDINGS["SIG_CONSTRAINTS_FAILURE"]
         return _fail(sr, ind, sub, code, path, msg)
     if not is_ts:
         tsv = status.timestamp_validity

@@ -197,6 +197,13 @@ def build_corpus(pki: TestPKI, with_slow: bool = True) -> list[Case]:
             "SIG_WEAK_ALGORITHM",
         ),
         Case(
+            "encryption-only-key",
+            sign_pdf(pdf, signer(pki, "nosign")),
+            "INDETERMINATE",
+            "CHAIN_CONSTRAINTS_FAILURE",
+            "SIG_KEY_USAGE",
+        ),
+        Case(
             "revoked",
             sign_pdf(pdf, signer(pki, "revoked")),
             "TOTAL_FAILED",

@@ -28,7 +28,9 @@ ARCH = "axis-test"
 P12_PASSWORD = "1234"
 # Certificates exported as files; every end-entity also gets key + PKCS#12.
 CA_LABELS = ("root", "interm", "rogue-root")
-SIGNER_LABELS = ("leader", "agency", "revoked", "expired", "weak", "rogue-signer", "tsa")
+SIGNER_LABELS = (
+    "leader", "agency", "revoked", "expired", "weak", "rogue-signer", "tsa", "nosign",
+)  # fmt: skip
 
 
 @dataclass
@@ -82,7 +84,7 @@ def _export(arch, out: Path, pki: TestPKI) -> None:
         path.write_bytes(_pem("CERTIFICATE", cert.dump()))
         pki.cert[label] = path
     for label in SIGNER_LABELS:
-        key_der = arch.key_set.get_private_key(label).dump()
+        key_der = arch.key_set.get_private_key(arch.get_cert_spec(label).subject_key).dump()
         key_path = out / f"{label}.key.pem"
         key_path.write_bytes(_pem("PRIVATE KEY", key_der))
         pki.key[label] = key_path

@@ -34,6 +34,7 @@ BAD = [
     "expired",
     "sha1",
     "rsa-1024",
+    "encryption-only-key",
     "revoked",
 ]
 
