@@ -464,7 +464,8 @@ def sign_pdf(
             try:
                 pdf_signer.sign_pdf(writer, bytes_reserved=reserve, output=out)
             except Exception as exc:
-                if "reserved" not in str(exc).lower():
+                text = str(exc).lower()
+                if "allocated" not in text and "reserved" not in text:
                     raise
                 # Our estimate was short (unusual certificates): let pyHanko measure.
                 writer = IncrementalPdfFileWriter(io.BytesIO(data), strict=False)

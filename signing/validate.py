@@ -250,11 +250,20 @@ def _validate_into(rep: PdfReport, data: bytes, cfg: ValidationConfig, deadline)
     eng = cfg.engine()
     try:
         reader = PdfFileReader(io.BytesIO(data), strict=False)
+        if reader.encrypted and not _open_encrypted(reader):
+            _file_failure(
+                rep, "SIG_ENCRYPTED", "the PDF is encrypted with a password; cannot validate"
+            )
+            return
         embedded = reader.embedded_signatures
+        unsupported = _unsupported_signatures(reader, embedded)
     except Exception as exc:
         _file_failure(rep, "SIG_MALFORMED", f"the PDF structure is broken: {_short(exc)}")
         return
+    rep.signatures.extend(unsupported)
     if not embedded:
+        if unsupported:
+            return
         rep.findings.append(
             Finding.warning("SIG_NO_SIGNATURE", "", "the PDF carries no digital signature")
         )
@@ -271,6 +280,50 @@ def _validate_into(rep: PdfReport, data: bytes, cfg: ValidationConfig, deadline)
     finally:
         if cfg.allow_fetching:
             _run(vc.aclose())
+
+
+def _open_encrypted(reader: PdfFileReader) -> bool:
+    """Documents encrypted with an owner password only open with the empty user password."""
+    from pyhanko.pdf_utils.crypt import AuthStatus
+
+    try:
+        return reader.decrypt(b"").status != AuthStatus.FAILED
+    except Exception:
+        return False
+
+
+def _unsupported_signatures(reader: PdfFileReader, embedded) -> list[SignatureReport]:
+    """Filled signature fields pyHanko skipped (SubFilter it does not validate)."""
+    from pyhanko.sign.fields import enumerate_sig_fields
+
+    known = {es.field_name for es in embedded}
+    out = []
+    for name, value, _ref in enumerate_sig_fields(reader, filled_status=True):
+        if name in known:
+            continue
+        sub = str(value.get_object().get("/SubFilter", "")).lstrip("/")
+        i = len(embedded) + len(out) + 1
+        sr = SignatureReport(i, name, "signature", INDETERMINATE, None, subfilter=sub or None)
+        if sub == "adbe.x509.rsa_sha1":
+            _fail(
+                sr,
+                INDETERMINATE,
+                "CRYPTO_CONSTRAINTS_FAILURE",
+                "SIG_WEAK_ALGORITHM",
+                f"signature[{i}]",
+                "legacy adbe.x509.rsa_sha1 signature (SHA-1)",
+            )
+        else:
+            _fail(
+                sr,
+                INDETERMINATE,
+                "FORMAT_FAILURE",
+                "SIG_UNSUPPORTED",
+                f"signature[{i}]",
+                f"unsupported signature format (SubFilter {sub or 'none'})",
+            )
+        out.append(sr)
+    return out
 
 
 def _embedded_certs(embedded: list[EmbeddedPdfSignature]) -> list[x509.Certificate]:

@@ -10,7 +10,9 @@ from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.writer import PageObject, PdfFileWriter
 
 
-def make_pdf(pages: int = 1, text: str = "CONG VAN so 15/QD-UBND") -> bytes:
+def make_pdf(
+    pages: int = 1, text: str = "CONG VAN so 15/QD-UBND", user_password: str | None = None
+) -> bytes:
     """An A4 PDF with a line of text per page (Helvetica, ASCII: the content is not the point)."""
     w = PdfFileWriter()
     font = w.add_object(
@@ -37,6 +39,8 @@ def make_pdf(pages: int = 1, text: str = "CONG VAN so 15/QD-UBND") -> bytes:
             contents=w.add_object(stream), media_box=(0, 0, 595, 842), resources=resources
         )
         w.insert_page(page)
+    if user_password is not None:
+        w.encrypt("owner-" + user_password, user_password)
     out = io.BytesIO()
     w.write(out)
     return out.getvalue()

@@ -161,6 +161,13 @@ def test_pkcs11_token_signs(tokens, pki, offline_config, tmp_path):
         load_pkcs11(token.module, token.label, token.key_label, "000000")
 
 
+def test_short_size_estimate_falls_back_to_measuring(pki, tmp_path):
+    from dataclasses import replace
+
+    small = replace(load_pkcs12(pki.p12["leader"], P12_PASSWORD), reserve_hex=1000)
+    assert_independently_valid(tmp_path, sign_pdf(make_pdf(), small), expect=1)
+
+
 def test_loaded_signers_are_cached_and_errors_are_clear(pki):
     a = load_pkcs12(pki.p12["leader"], P12_PASSWORD)
     assert load_pkcs12(pki.p12["leader"], P12_PASSWORD) is a

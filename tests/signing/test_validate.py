@@ -175,3 +175,28 @@ def test_random_garbage_never_raises(corpus, offline_config):
 def test_bad_trust_path_raises():
     with pytest.raises(TrustError):
         load_trust(["/nonexistent/trust.pem"])
+
+
+def test_encrypted_pdf_is_reported(offline_config):
+    from tests.signing.samples import make_pdf
+
+    rep = validate_pdf(make_pdf(user_password="bi-mat"), offline_config)
+    assert rep.indication == TOTAL_FAILED
+    assert [f.code for f in rep.findings] == ["SIG_ENCRYPTED"]
+
+
+@pytest.mark.parametrize(
+    ("subfilter", "sub", "code"),
+    [
+        (b"/adbe.x509.rsa_sha1", "CRYPTO_CONSTRAINTS_FAILURE", "SIG_WEAK_ALGORITHM"),
+        (b"/X.Unknown.Format", "FORMAT_FAILURE", "SIG_UNSUPPORTED"),
+    ],
+)
+def test_signatures_pyhanko_skips_are_still_reported(corpus, offline_config, subfilter, sub, code):
+    bb = corpus["leader-B-B"].data
+    old = b"/ETSI.CAdES.detached"
+    assert old in bb
+    data = bb.replace(old, subfilter + b" " * (len(old) - len(subfilter)))
+    rep = validate_pdf(data, offline_config)
+    assert (rep.indication, rep.sub_indication) == ("INDETERMINATE", sub), rep.render_summary()
+    assert code in [f.code for f in rep.all_findings]
