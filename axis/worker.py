@@ -43,6 +43,7 @@ class Worker:
         self.stop = threading.Event()
         self.delivered = 0
         self.failed = 0
+        self._beat = float("-inf")
         timeout = httpx.Timeout(self.settings.timeout_s, connect=self.settings.connect_timeout_s)
         limits = httpx.Limits(
             max_connections=self.settings.concurrency * 2,
@@ -63,6 +64,7 @@ class Worker:
         slots = self.settings.concurrency
         with ThreadPoolExecutor(slots, thread_name_prefix="axis-push") as pool:
             while not self.stop.is_set():
+                self._heartbeat()
                 in_flight = {f for f in in_flight if not f.done()}
                 asked = min(slots - len(in_flight), self.settings.batch)
                 jobs = []
@@ -82,6 +84,14 @@ class Worker:
                     # Full, or nothing more is due for now: wait for a POST to finish.
                     _wait_any(in_flight, self.settings.poll_s)
         self.http.close()
+
+    def _heartbeat(self) -> None:
+        path = self.settings.heartbeat_file
+        now = time.monotonic()
+        if path and now - self._beat >= 5:
+            self._beat = now
+            with open(path, "a"):
+                os.utime(path)
 
     def _retrying(self, step: Callable[[], T]) -> T | None:
         """Run a database step until it succeeds or the worker stops."""

@@ -56,6 +56,7 @@ class PushSettings(BaseSettings):
     batch: int = 32  # jobs claimed per query
     concurrency: int = 8  # POSTs in flight per worker process
     poll_s: float = 0.5  # idle wait between claims
+    heartbeat_file: str | None = None  # touched at each turn of a worker's loop (health checks)
 
 
 # -- signatures -------------------------------------------------------------------------------
