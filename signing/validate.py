@@ -16,6 +16,7 @@ import asyncio
 import concurrent.futures
 import hashlib
 import io
+import logging
 import os
 import re
 import threading
@@ -56,6 +57,7 @@ from signing.trust import load_certs
 
 _speedups.install()
 
+log = logging.getLogger(__name__)
 RevocationMode = Literal["hard-fail", "soft-fail", "off"]
 WEAK_DIGESTS = frozenset({"md5", "sha1", "md2", "md4"})
 AGENCY_CODE_RE = re.compile(r"\b[0-9A-Z]{2,3}\.[0-9A-Z]{2}\.[0-9A-Z]{2}\.[A-Z][0-9]{2}\b")
@@ -192,6 +194,10 @@ def validate_pdf(data: bytes, config: ValidationConfig) -> PdfReport:
     Python cannot stop a thread, and pyHanko holds no lock we would leave taken)."""
     started = time.perf_counter()
     if config.time_limit is None:
+        if _loop_running():
+            # pyHanko is driven by an event loop of its own, which cannot run inside the
+            # caller's: hop to a worker thread (called from async code, better use a limit)
+            return _executor().submit(_validate, data, config, started, None).result()
         return _validate(data, config, started, None)
     deadline = started + config.time_limit
     fut = _executor().submit(_validate, data, config, started, deadline)
@@ -202,6 +208,14 @@ def validate_pdf(data: bytes, config: ValidationConfig) -> PdfReport:
         _timed_out(rep, config.time_limit)
         rep.duration_ms = (time.perf_counter() - started) * 1000
         return rep
+
+
+def _loop_running() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 def _timed_out(rep: PdfReport, limit: float) -> None:
@@ -229,6 +243,7 @@ def _validate(data: bytes, cfg: ValidationConfig, started: float, deadline: floa
     try:
         _validate_into(rep, data, cfg, deadline)
     except Exception as exc:  # a last net: bad input must give a report, not a 500
+        log.info("validation failed on %s", rep.sha256, exc_info=exc)
         _file_failure(rep, "SIG_MALFORMED", f"the PDF could not be read: {_short(exc)}")
     rep.finish()
     rep.duration_ms = (time.perf_counter() - started) * 1000

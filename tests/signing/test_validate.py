@@ -200,3 +200,14 @@ def test_signatures_pyhanko_skips_are_still_reported(corpus, offline_config, sub
     rep = validate_pdf(data, offline_config)
     assert (rep.indication, rep.sub_indication) == ("INDETERMINATE", sub), rep.render_summary()
     assert code in [f.code for f in rep.all_findings]
+
+
+def test_callable_from_async_code_without_limit(corpus, pki):
+    import asyncio
+
+    cfg = ValidationConfig.from_paths([str(pki.trust_root)], time_limit=None)
+
+    async def main():
+        return validate_pdf(corpus["leader-B-B"].data, cfg)
+
+    assert asyncio.run(main()).indication == TOTAL_PASSED
