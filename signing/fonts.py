@@ -36,12 +36,16 @@ def _covers(path: str, text: str) -> bool:
 
 
 @functools.cache
-def default_serif_font() -> str:
-    """The first installed serif font that renders Vietnamese."""
-    for path in SERIF_CANDIDATES:
+def default_serif_font(bold: bool = False) -> str:
+    """The first installed serif font that renders Vietnamese (bold: its bold face)."""
+    candidates = [
+        p.replace("-Regular.ttf", "-Bold.ttf").replace("Serif.ttf", "Serif-Bold.ttf") if bold else p
+        for p in SERIF_CANDIDATES
+    ]
+    for path in candidates:
         if os.path.exists(path) and _covers(path, VIETNAMESE_PROBE):
             return path
-    for path in SERIF_CANDIDATES:
+    for path in candidates:
         if os.path.exists(path):
             return path
     raise FileNotFoundError("no serif TrueType font found (install fonts-liberation2)")

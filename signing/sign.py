@@ -23,6 +23,8 @@ from cryptography.hazmat.primitives.asymmetric.ec import ECDSA, EllipticCurvePri
 from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from pyhanko.pdf_utils import layout
+from pyhanko.pdf_utils.content import ResourceType
+from pyhanko.pdf_utils.generic import NameObject
 from pyhanko.pdf_utils.images import PdfImage
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -31,7 +33,7 @@ from pyhanko.sign import fields, signers
 from pyhanko.sign.general import get_pyca_cryptography_hash
 from pyhanko.sign.signers.pdf_cms import Signer
 from pyhanko.sign.timestamps.requests_client import RequestsHTTPTimeStamper
-from pyhanko.stamp import StaticStampStyle, TextStampStyle
+from pyhanko.stamp import StaticStampStyle, TextStamp, TextStampStyle
 from pyhanko_certvalidator import ValidationContext
 
 from signing.fonts import ScaledGlyphAccumulatorFactory, default_serif_font
@@ -260,6 +262,45 @@ def load_pkcs11(
 # -- appearances ---------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class LeaderStampStyle(TextStampStyle):
+    """Decree 30 leader signature: position line(s) on top, the signature image in the middle,
+    the full name at the bottom, each line centred."""
+
+    position: str = ""
+    name: str = ""
+
+    def create_stamp(self, writer, box, text_params) -> TextStamp:
+        return _LeaderStamp(writer=writer, style=self, box=box, text_params=text_params)
+
+
+class _LeaderStamp(TextStamp):
+    def _render_inner_content(self):
+        st: LeaderStampStyle = self.style
+        size = st.text_box_style.font_size
+        engine = st.text_box_style.font.create_font_engine(self.writer)
+        engine.font_size = size
+        self.set_resource(
+            category=ResourceType.FONT, name=NameObject("/FLead"), value=engine.as_resource()
+        )
+        width, height = self.box.width, self.box.height
+        lead = size * 1.25
+
+        def line(text: str, y: float) -> bytes:
+            shaped = engine.shape(text)
+            x = max((width - shaped.x_advance * size) / 2, 0)
+            return b"BT /FLead %g Tf %g %g Td %s ET" % (size, x, y, shaped.graphics_ops)
+
+        cmds = []
+        y = height - size
+        for text in [t for t in st.position.splitlines() if t.strip()]:
+            cmds.append(line(text, y))
+            y -= lead
+        if st.name:
+            cmds.append(line(st.name, size * 0.4))
+        return cmds
+
+
 def _page_size(reader: PdfFileReader, page: int) -> tuple[float, float]:
     """Width and height of a page, walking the page tree (MediaBox is inheritable)."""
     node = reader.root["/Pages"]
@@ -295,8 +336,8 @@ def _leader_rect(reader: PdfFileReader, page: int) -> tuple[float, ...] | None:
     return found
 
 
-def _font(path: str | None, size: int) -> ScaledGlyphAccumulatorFactory:
-    return ScaledGlyphAccumulatorFactory(path or default_serif_font(), font_size=size)
+def _font(path: str | None, size: int, bold: bool = False) -> ScaledGlyphAccumulatorFactory:
+    return ScaledGlyphAccumulatorFactory(path or default_serif_font(bold), font_size=size)
 
 
 def _esc(text: str) -> str:
@@ -331,25 +372,23 @@ def _stamp_and_box(
         return style, box, 0
     if app.role == "leader":
         box = app.box or (width - 20 * MM - 220, 60 * MM, width - 20 * MM, 60 * MM + 120)
-        bg = PdfImage(app.image) if app.image else None
-        lines = [app.position.upper() if app.position else "", "", "", "", app.name]
-        style = TextStampStyle(
-            stamp_text=_esc("\n".join(lines)),
-            text_box_style=TextBoxStyle(
-                font=_font(app.font, 11),
-                font_size=11,
-                box_layout_rule=layout.SimpleBoxLayoutRule(
-                    x_align=layout.AxisAlignment.ALIGN_MID,
-                    y_align=layout.AxisAlignment.ALIGN_MID,
-                ),
-            ),
+        size = 11
+        n_pos = len([t for t in app.position.splitlines() if t.strip()])
+        style = LeaderStampStyle(
+            stamp_text="",
+            position=app.position.upper(),
+            name=app.name,
+            # Decree 30: position in bold capitals, the name in bold
+            text_box_style=TextBoxStyle(font=_font(app.font, size, bold=True), font_size=size),
             border_width=0,
-            background=bg,
+            background=PdfImage(app.image) if app.image else None,
             background_opacity=1.0,
             background_layout=layout.SimpleBoxLayoutRule(
                 x_align=layout.AxisAlignment.ALIGN_MID,
                 y_align=layout.AxisAlignment.ALIGN_MID,
-                margins=layout.Margins(left=10, right=10, top=28, bottom=22),
+                margins=layout.Margins(
+                    left=4, right=4, top=n_pos * size * 1.25 + 4, bottom=size * 1.6 + 4
+                ),
             ),
         )
         return style, box, app.page
