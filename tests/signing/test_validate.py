@@ -211,3 +211,30 @@ def test_callable_from_async_code_without_limit(corpus, pki):
         return validate_pdf(corpus["leader-B-B"].data, cfg)
 
     assert asyncio.run(main()).indication == TOTAL_PASSED
+
+
+def test_any_changed_signed_byte_is_caught(corpus, offline_config):
+    """Flip bytes across the signed ranges (structure, content, signature dictionary, xref):
+    never a pass, never an exception."""
+    import random
+    import re
+
+    bb = corpus["leader-B-B"].data
+    a, b, c, d = (
+        int(x) for x in re.findall(rb"/ByteRange\s*\[\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)", bb)[-1]
+    )
+    rnd = random.Random(20201)
+    positions = [rnd.randrange(a, a + b) for _ in range(15)] + [
+        rnd.randrange(c, c + d) for _ in range(10)
+    ]
+    for pos in positions:
+        mutated = bytearray(bb)
+        mutated[pos] ^= 0x5A
+        rep = validate_pdf(bytes(mutated), offline_config)
+        assert rep.indication != TOTAL_PASSED, (pos, rep.render_summary())
+
+
+def test_size_limit(pki):
+    cfg = ValidationConfig.from_paths([str(pki.trust_root)], max_bytes=1000)
+    rep = validate_pdf(b"%PDF-1.7\n" + b"0" * 2000, cfg)
+    assert [f.code for f in rep.findings] == ["SIG_TOO_LARGE"]
