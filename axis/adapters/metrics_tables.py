@@ -11,7 +11,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, Index, Integer, SmallInteger, String, Text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Index,
+    Integer,
+    PrimaryKeyConstraint,
+    SmallInteger,
+    String,
+    Text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from axis.adapters.tables import Base, UTCDateTime
@@ -20,13 +29,13 @@ HUB = ""  # the pseudo-agency of hub-wide totals
 
 # Columns of MetricPeriod that count (all summed by the queries, in this order).
 COUNTERS = (
-    "sent",  # document packages accepted from the agency (new, revoke, update, replace)
-    "received",  # document deliveries to the agency
+    "sent",  # documents accepted from the agency (not its revoke or update packages)
+    "received",  # documents delivered to the agency
     "accepted",  # every package accepted from the agency (documents and statuses)
     "rejected",  # packages refused with a 4xx
     "bytes_sent",  # size of the packages accepted from the agency
     "bytes_received",  # size of the documents delivered to the agency
-    "acknowledged",  # document deliveries the agency acknowledged
+    "acknowledged",  # documents the agency acknowledged
     "ack_ms",  # sum of submission → acknowledgement times of those, in ms
     "completed",  # documents the agency completed (first status 06 per document)
     "done_ms",  # sum of submission → completion times, in ms
@@ -40,12 +49,20 @@ COUNTERS = (
 
 
 class MetricPeriod(Base):
-    __tablename__ = "metric_periods"
-    __table_args__ = (Index("ix_metric_periods_grain_period", "grain", "period"),)
+    """Keyed period first: the rows of every agency for a range of periods lie together, so a
+    year's totals for 500 agencies read 6,000 adjacent rows (on SQLite the table is the key's
+    B-tree, WITHOUT ROWID). One agency's rows are found through ix_metric_periods_agency."""
 
-    agency_code: Mapped[str] = mapped_column(String(35), primary_key=True)
-    grain: Mapped[str] = mapped_column(String(1), primary_key=True)  # M d h m
-    period: Mapped[str] = mapped_column(String(16), primary_key=True)
+    __tablename__ = "metric_periods"
+    __table_args__ = (
+        PrimaryKeyConstraint("grain", "period", "agency_code", name="pk_metric_periods"),
+        Index("ix_metric_periods_agency", "agency_code", "grain", "period"),
+        {"sqlite_with_rowid": False},
+    )
+
+    agency_code: Mapped[str] = mapped_column(String(35))
+    grain: Mapped[str] = mapped_column(String(1))  # M d h m
+    period: Mapped[str] = mapped_column(String(16))
     sent: Mapped[int] = mapped_column(BigInteger, default=0)
     received: Mapped[int] = mapped_column(BigInteger, default=0)
     accepted: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -99,22 +99,23 @@ def on_accepted(session: Session, ev: MessageAccepted) -> None:
     msg, at = ev.message, ev.message.received_at
     buf = pending(session)
     sender = (msg.sender_code, HUB)
+    buf.add(sender, at, accepted=1, bytes_sent=msg.size)
     if msg.kind != "edoc":
-        buf.add(sender, at, accepted=1, bytes_sent=msg.size)
-        return  # the status itself is counted by on_status
-    revoke = msg.business_type == REVOKE
-    buf.add(sender, at, accepted=1, sent=1, bytes_sent=msg.size, revokes=int(revoke))
-    for d in ev.deliveries:
-        buf.add((d.recipient_code, HUB), at, received=1, bytes_received=msg.size)
-    if revoke:
+        return  # a status package: on_status counts its code
+    if msg.business_type == REVOKE:
+        buf.add(sender, at, revokes=1)
         _revoke_facts(session, buf, msg)
         return
     if msg.business_type != NEW and session.scalar(
         select(MetricDocument.document_id).where(MetricDocument.document_id == msg.document_id)
     ):
-        return  # an update of a document already counted: its facts stay those of the first
+        return  # an update of a document already counted: its figures stay those of the first
+    # A document: sent, received, and one row per recipient in the list behind the figures, so
+    # every document figure (sent, received, acknowledged, completed, due) has its rows there.
+    buf.add(sender, at, sent=1)
     deadline = due_deadline(msg.due_date)
     for d in ev.deliveries:
+        buf.add((d.recipient_code, HUB), at, received=1, bytes_received=msg.size)
         session.add(
             MetricDocument(
                 document_id=msg.document_id,
@@ -175,14 +176,15 @@ def on_acknowledged(session: Session, ev: Acknowledged) -> None:
     msg = ev.message
     if msg.kind != "edoc":
         return
+    fact = session.get(MetricDocument, (msg.document_id, ev.delivery.recipient_code))
+    if fact is None or fact.message_id != msg.id or fact.acked_at is not None:
+        return  # not a counted document (a revoke or update package, or from before figures)
+    fact.acked_at = ev.at
     who = (ev.delivery.recipient_code, HUB)
-    ms = _ms(ev.at, msg.received_at)
+    ms = _ms(ev.at, fact.sent_at)
     buf = pending(session)
     buf.add(who, ev.at, acknowledged=1, ack_ms=ms)
     buf.latency_ms(who, ev.at, "A", ms)
-    fact = session.get(MetricDocument, (msg.document_id, ev.delivery.recipient_code))
-    if fact is not None and fact.acked_at is None:
-        fact.acked_at = ev.at
 
 
 def on_status(session: Session, ev: StatusRecorded) -> None:

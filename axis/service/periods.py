@@ -9,7 +9,7 @@ arithmetic on naive local times is exact.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from axis.domain import VIETNAM
 
@@ -26,12 +26,13 @@ def local(at: datetime) -> datetime:
 
 def labels(at: datetime) -> tuple[tuple[str, str], ...]:
     """(grain, label) of the four periods an aware instant falls in."""
-    s = local(at).strftime("%Y-%m-%dT%H:%M")
+    s = label_of(local(at), "m")
     return (("M", s[:7]), ("d", s[:10]), ("h", s[:13]), ("m", s))
 
 
 def label_of(wall: datetime, grain: str) -> str:
-    return wall.strftime("%Y-%m-%dT%H:%M")[: LABEL_LEN[grain]]
+    text = f"{wall.year:04d}-{wall.month:02d}-{wall.day:02d}T{wall.hour:02d}:{wall.minute:02d}"
+    return text[: LABEL_LEN[grain]]
 
 
 def floor(wall: datetime, grain: str) -> datetime:
@@ -82,6 +83,17 @@ class Piece:
     stop: str
 
 
+def label_start(label: str) -> datetime:
+    """The wall time a label's period starts at."""
+    pad = {7: "-01T00:00", 10: "T00:00", 13: ":00", 16: ""}[len(label)]
+    return datetime.fromisoformat(label + pad)
+
+
+def piece_labels(piece: Piece) -> list[str]:
+    """Every label of a piece, in order (at most a few thousand: ranges are bounded)."""
+    return periods(label_start(piece.first), label_start(piece.stop), piece.grain)
+
+
 def decompose(start: datetime, end: datetime, top: str = "M") -> list[Piece]:
     """Cover [start, end) (minute-aligned wall times) exactly with whole periods, as coarse as
     allowed: full months in the middle, then days, hours and minutes at the edges."""
@@ -121,7 +133,10 @@ def due_deadline(due_date: str | None) -> datetime | None:
         day = datetime.strptime(due_date.strip(), "%Y/%m/%d").date()
     except ValueError:
         return None
-    return datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=VIETNAM)
+    # In UTC: SQLite keeps the wall time without its offset, and UTCDateTime reads it as UTC.
+    return datetime.combine(
+        day + timedelta(days=1), datetime.min.time(), tzinfo=VIETNAM
+    ).astimezone(UTC)
 
 
 def today() -> date:

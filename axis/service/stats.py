@@ -34,6 +34,7 @@ from axis.service.periods import (
     label_of,
     local,
     periods,
+    piece_labels,
 )
 from formats.findings import Finding
 
@@ -211,10 +212,16 @@ def _sums(
         keys.append(P.agency_code)
     if bucket_len:
         keys.append(func.substr(P.period, 1, bucket_len).label("bucket"))
-    q = select(*keys, *(func.coalesce(func.sum(P.__table__.c[c]), 0) for c in columns)).where(
-        _where(P, pieces)
-    )
-    q = q.where(P.agency_code != HUB) if agency is None else q.where(P.agency_code == agency)
+    q = select(*keys, *(func.coalesce(func.sum(P.__table__.c[c]), 0) for c in columns))
+    if agency is None:
+        # Every agency: ranges of the key (grain, period, agency_code), rows side by side.
+        q = q.where(_where(P, pieces), P.agency_code != HUB)
+    else:
+        # One agency: its rows by their whole key, so no planner scans other agencies' rows.
+        q = q.where(
+            P.agency_code == agency,
+            or_(*(and_(P.grain == p.grain, P.period.in_(piece_labels(p))) for p in pieces)),
+        )
     if keys:
         q = q.group_by(*keys)
     return session.execute(q).all()
@@ -252,11 +259,14 @@ def _totals(session: Session, rng: StatsRange, agency: str | None, by: str | Non
     """Totals over the range: {agency: totals} when grouped, else one totals dict."""
     rows = _sums(session, decompose(rng.start, rng.end), COUNTERS, agency=agency, by=by)
     due_end = _due_end(rng)
-    due_rows = (
-        _sums(session, decompose(rng.start, due_end), DUE_FIELDS, agency=agency, by=by)
-        if due_end > rng.start
-        else []
-    )
+    if due_end >= rng.end:  # every deadline in the range has passed: the same rows say it
+        first = COUNTERS.index("due")
+        keyed = 1 if by else 0
+        due_rows = [(*r[:keyed], *r[keyed + first : keyed + first + len(DUE_FIELDS)]) for r in rows]
+    elif due_end > rng.start:
+        due_rows = _sums(session, decompose(rng.start, due_end), DUE_FIELDS, agency=agency, by=by)
+    else:
+        due_rows = []
     names = ("due_passed", "on_time_passed", "late_passed")
     if by is None:
         row = rows[0] if rows else (0,) * len(COUNTERS)

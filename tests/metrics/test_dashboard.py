@@ -1,0 +1,107 @@
+"""The dashboard in a real headless browser (Debian chromium driven by Playwright): it signs in
+with a key once, keeps it in an HttpOnly cookie, and shows the same figures as the API."""
+
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pytest
+
+from tests.metrics.conftest import B, C, generate_traffic, register, running, traffic_range
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture
+def browser():
+    if not Path(CHROMIUM).exists():
+        if shutil.which("apt-get") is None:
+            pytest.skip("no chromium: run `make system-deps` (scripts/install-system-deps.sh)")
+        pytest.fail("chromium is missing: run `make system-deps` (scripts/install-system-deps.sh)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+def _value(page, name: str) -> str:
+    return page.get_attribute(f'[data-figure="{name}"]', "data-value")
+
+
+def test_the_dashboard_shows_the_figures_of_the_api(sqlite_env, browser):
+    with running(sqlite_env) as live:
+        keys = register(live)
+        generate_traffic(live, keys)
+        with live.client(keys.operator) as op:
+            api = op.get("/v1/stats/agencies", params=traffic_range()).json()
+            api_b = op.get(f"/v1/stats/agencies/{B}", params=traffic_range()).json()
+
+        context = browser.new_context()
+        page = context.new_page()
+        query = urlencode({**traffic_range(), "key": keys.operator})
+        page.goto(f"{live.url}/dashboard?{query}")
+        # The key went into a cookie scripts cannot read, and out of the address bar.
+        assert "key=" not in page.url
+        [cookie] = context.cookies()
+        assert cookie["name"] == "axis_dashboard" and cookie["httpOnly"]
+        assert page.evaluate("document.cookie") == ""
+
+        for name in ("sent", "received", "accepted", "rejected", "acknowledged", "completed"):
+            assert int(_value(page, name)) == api["totals"][name], name
+        assert int(_value(page, "overdue")) == api["totals"]["overdue"] > 0
+        assert float(_value(page, "on_time_rate")) == api["totals"]["on_time_rate"]
+        shown = page.inner_text("#fig-received").replace(".", "")
+        assert int(shown) == api["totals"]["received"]
+        # Top senders, rejection reasons, the overdue list and the chart are there.
+        top = page.locator("#top-senders tr[data-agency]").first
+        assert (
+            top.get_attribute("data-agency")
+            == max(api["agencies"], key=lambda a: a["sent"])["code"]
+        )
+        for code, n in api["rejections"].items():
+            assert page.locator(f"#rejections tr:has-text('{code}') td.n").inner_text() == str(n)
+        assert page.locator("#overdue tr").count() - 1 == api["totals"]["overdue_open"]
+        assert page.locator("#throughput polyline").count() == 3
+
+        # One agency's page, reached from the form.
+        page.fill("input[name=agency]", B)
+        page.click("button[type=submit]")
+        assert int(_value(page, "received")) == api_b["totals"]["received"]
+        assert int(_value(page, "completed")) == api_b["totals"]["completed"]
+
+        # The CSV link carries the same list as the API, with the cookie.
+        with page.expect_download() as download:
+            page.click("#export-csv")
+        rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text("utf-8-sig"))))
+        assert len(rows) == api_b["totals"]["received"]  # B sent none: its rows are what it got
+        assert {r["recipient"] for r in rows} == {B}
+        context.close()
+
+        # An agency signs in with the form and sees only its own figures.
+        context = browser.new_context()
+        page = context.new_page()
+        page.goto(f"{live.url}/dashboard")
+        page.fill("input[name=key]", keys.agencies[C])
+        page.click("button[type=submit]")
+        page.goto(f"{live.url}/dashboard?{urlencode(traffic_range())}")
+        assert C in page.inner_text("header")
+        with live.client(keys.agencies[C]) as c:
+            own = c.get(f"/v1/stats/agencies/{C}", params=traffic_range()).json()
+        assert int(_value(page, "received")) == own["totals"]["received"]
+        assert page.locator("#top-senders").count() == 0
+        context.close()
