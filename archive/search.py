@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, literal_column, or_, select
+from sqlalchemy import and_, bindparam, func, literal, literal_column, or_, select
 from sqlalchemy import false as sql_false
 from sqlalchemy import text as sql_text
 from sqlalchemy.dialects.postgresql import aggregate_order_by
@@ -87,13 +87,13 @@ def fts5_query(words: list[str]) -> str:
     return " ".join('"' + w.replace('"', '""') + '"' for w in words)
 
 
-def text_condition(conn, words: list[str], structured: list):  # type: ignore[no-untyped-def]
+def text_condition(conn, words: list[str], structured: list, plan: str | None = None):  # type: ignore[no-untyped-def]
     """The full-text clause. On SQLite the plan is chosen here, from two bounded counts,
     because FTS5 offers the planner no statistics (see `_sqlite_plan`)."""
     if c.dialect_of(conn) == "postgresql":
         return _pg_match(words)
     match = fts5_query(words)
-    if _sqlite_plan(conn, match, structured) == "text-first":
+    if (plan or _sqlite_plan(conn, match, structured)) == "text-first":
         return c.records.c.id.in_(
             select(literal_column("rowid"))
             .select_from(sql_text(c.FTS_TABLE))
@@ -144,6 +144,9 @@ def _pg_rows_first(conn, structured: list, words: list[str], want: int) -> list[
     return None
 
 
+#: SQLite: how many rows, newest first, the rows-first attempt of `search` examines.
+SQLITE_ROWS_FIRST_SCAN = 5000
+
 #: Structured candidates below this: walk them (in result order) and probe FTS5 per row.
 SQLITE_STRUCTURED_CAP = 5000
 #: Word matches below this: materialise them and filter/sort (text-first).
@@ -173,7 +176,9 @@ def _sqlite_plan(conn, match: str, structured: list) -> str:  # type: ignore[no-
     return "text-first" if m < SQLITE_TEXT_CAP else "rows-first"
 
 
-def conditions(conn, q: Query, *, extra: list | None = None, with_text: bool = True) -> list:  # type: ignore[no-untyped-def]
+def conditions(  # type: ignore[no-untyped-def]
+    conn, q: Query, *, extra: list | None = None, with_text: bool = True, plan: str | None = None
+) -> list:
     """The WHERE clauses of a query (bound parameters only)."""
     r = c.records.c
     where: list = []
@@ -213,7 +218,7 @@ def conditions(conn, q: Query, *, extra: list | None = None, with_text: bool = T
     where.extend(extra or [])
     words = tokens(q.text or "") if with_text else []
     if words:
-        where.append(text_condition(conn, words, where))
+        where.append(text_condition(conn, words, where, plan))
     return where
 
 
@@ -242,26 +247,25 @@ def search(  # type: ignore[no-untyped-def]
         issued, record_id = decode_cursor(cursor)
         extra.append(or_(r.issued_date < issued, and_(r.issued_date == issued, r.id < record_id)))
     pg = c.dialect_of(conn) == "postgresql"
-    words = tokens(clean(text or ""))
-    settled: list[int] | None = None
-    if pg and words:
-        structured = conditions(conn, q, extra=extra, with_text=False)
-        settled = _pg_rows_first(conn, structured, words, limit + 1)
-    if settled is not None:
-        where = [r.id.in_(settled)] if settled else [sql_false()]
-    else:
-        where = conditions(conn, q, extra=extra)
-    stmt = (
-        select(*SUMMARY_COLUMNS)
-        .where(*where)
-        .order_by(r.issued_date.desc(), r.id.desc())
-        .limit(limit + 1)
-    )
     if pg:
         # JIT compilation costs ~10 ms and never pays off for a page of 50 rows; LOCAL: it
         # ends with the caller's transaction.
         conn.execute(sql_text("SET LOCAL jit = off"))
-    rows = [dict(row) for row in conn.execute(stmt).mappings()]
+    words = tokens(clean(text or ""))
+    rows: list[dict[str, Any]] | None = None
+    if words:
+        structured = conditions(conn, q, extra=extra, with_text=False)
+        if pg:
+            settled = _pg_rows_first(conn, structured, words, limit + 1)
+            if settled is not None:
+                rows = _fetch(conn, [r.id.in_(settled)] if settled else [sql_false()], limit)
+        else:
+            rows = _sqlite_rows_first(conn, structured, words, limit + 1)
+    if rows is None:
+        # The rows-first attempt did not settle the page: the words are rare where the other
+        # filters point, so the full-text index leads.
+        plan = "text-first" if words and not pg else None
+        rows = _fetch(conn, conditions(conn, q, extra=extra, plan=plan), limit)
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
@@ -274,6 +278,51 @@ def search(  # type: ignore[no-untyped-def]
             else row["code_number"]
         )
     return SearchPage(rows, next_cursor)
+
+
+def _fetch(conn, where: list, limit: int) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
+    r = c.records.c
+    stmt = (
+        select(*SUMMARY_COLUMNS)
+        .where(*where)
+        .order_by(r.issued_date.desc(), r.id.desc())
+        .limit(limit + 1)
+    )
+    return [dict(row) for row in conn.execute(stmt).mappings()]
+
+
+def _sqlite_rows_first(  # type: ignore[no-untyped-def]
+    conn, structured: list, words: list[str], want: int
+) -> list[dict[str, Any]] | None:
+    """Walk the newest SQLITE_ROWS_FIRST_SCAN rows the other filters select, in result order,
+    matching the words in each row's own folded text (plain `instr` on " word " — no pattern
+    syntax, and no FTS5 probe per row, which costs a doclist seek per word). Returns the page
+    when that settles it (enough matches, or no more rows), else None: the words are rare
+    there, and the FTS5 index is then the right plan."""
+    r = c.records.c
+    prefix = (
+        select(*SUMMARY_COLUMNS, r.search_text)
+        .where(*structured)
+        .order_by(r.issued_date.desc(), r.id.desc())
+        .limit(SQLITE_ROWS_FIRST_SCAN)
+        .subquery()
+    )
+    padded = literal(" ") + prefix.c.search_text + literal(" ")
+    hits = [func.instr(padded, bindparam(f"word_{i}", f" {w} ")) > 0 for i, w in enumerate(words)]
+    stmt = (
+        select(*[prefix.c[col.name] for col in SUMMARY_COLUMNS])
+        .where(*hits)
+        .order_by(prefix.c.issued_date.desc(), prefix.c.id.desc())
+        .limit(want)
+    )
+    rows = [dict(row) for row in conn.execute(stmt).mappings()]
+    if len(rows) >= want:
+        return rows
+    bounded = select(literal_column("1")).select_from(c.records).where(*structured)
+    scanned = conn.execute(
+        select(func.count()).select_from(bounded.limit(SQLITE_ROWS_FIRST_SCAN).subquery())
+    ).scalar_one()
+    return rows if scanned < SQLITE_ROWS_FIRST_SCAN else None
 
 
 def iter_ids(conn, q: Query, *, batch: int = 500):  # type: ignore[no-untyped-def]

@@ -10,7 +10,7 @@ import re
 import unicodedata
 
 _EXTRA = str.maketrans({"đ": "d", "Đ": "d", "ð": "d", "Ð": "d"})  # no NFD decomposition
-_TOKEN = re.compile(r"\w+", re.UNICODE)
+_TOKEN = re.compile(r"[^\W_]+", re.UNICODE)  # letters and digits; "_" separates, as in FTS5
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
