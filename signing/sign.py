@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import os
 import threading
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ from pyhanko_certvalidator import ValidationContext
 from signing.fonts import ScaledGlyphAccumulatorFactory, default_serif_font
 from signing.trust import load_certs
 
+log = logging.getLogger(__name__)
 Level = Literal["B-B", "B-T", "B-LT", "B-LTA"]
 Role = Literal["leader", "agency", "attachment", "invisible"]
 LEVELS: tuple[str, ...] = ("B-B", "B-T", "B-LT", "B-LTA")
@@ -430,6 +432,28 @@ def _next_field_name(reader: PdfFileReader, role: str) -> str:
     return f"{role}-{n}"
 
 
+def _embed_earlier_revinfo(data: bytes, vc: ValidationContext) -> bytes:
+    """Add DSS entries (certificates, OCSP/CRL) for signatures already in the document, each
+    as an incremental update, so that a B-LT/B-LTA step makes every signature long-term
+    verifiable, not only the new one. A signature that cannot be validated is left alone:
+    signing must not depend on someone else's signature."""
+    from pyhanko.sign.validation import add_validation_info
+
+    try:
+        count = len(PdfFileReader(io.BytesIO(data), strict=False).embedded_regular_signatures)
+    except Exception:
+        return data
+    for i in range(count):
+        try:
+            es = PdfFileReader(io.BytesIO(data), strict=False).embedded_regular_signatures[i]
+            # no VRI entry: rewriting an existing one counts as a forbidden change
+            out = add_validation_info(es, vc, add_vri_entry=False, output=io.BytesIO())
+            data = out.getvalue()
+        except Exception as exc:
+            log.warning("no revocation data added for earlier signature %d: %s", i + 1, exc)
+    return data
+
+
 def sign_pdf(
     data: bytes,
     signer: LoadedSigner,
@@ -454,6 +478,16 @@ def sign_pdf(
     if level != "B-B" and not tsa_url:
         raise SigningError(f"level {level} needs a timestamp authority URL (--tsa)")
     app = appearance or Appearance()
+    vc = None
+    if level in ("B-LT", "B-LTA"):
+        vc = validation_context
+        if vc is None:
+            certs = load_certs(trust) if trust else []
+            if not certs:
+                raise SigningError(f"level {level} needs trust roots (--trust)")
+            vc = ValidationContext(trust_roots=certs, allow_fetching=True)
+        # long-term validation for the whole document: earlier signers' revocation data too
+        data = _embed_earlier_revinfo(data, vc)
     try:
         writer = IncrementalPdfFileWriter(io.BytesIO(data), strict=False)
     except Exception as exc:
@@ -463,14 +497,6 @@ def sign_pdf(
     stamp_style, box, page = _stamp_and_box(app, reader, now)
     name = field_name or _next_field_name(reader, app.role if app.role != "invisible" else "sig")
 
-    vc = None
-    if level in ("B-LT", "B-LTA"):
-        vc = validation_context
-        if vc is None:
-            certs = load_certs(trust) if trust else []
-            if not certs:
-                raise SigningError(f"level {level} needs trust roots (--trust)")
-            vc = ValidationContext(trust_roots=certs, allow_fetching=True)
     meta = signers.PdfSignatureMetadata(
         field_name=name,
         md_algorithm=md_algorithm,

@@ -179,3 +179,16 @@ def test_loaded_signers_are_cached_and_errors_are_clear(pki):
         sign_pdf(b"not a pdf", a)
     with pytest.raises(SigningError, match="seal"):
         sign_pdf(make_pdf(), a, appearance=Appearance(role="agency"))
+
+
+def test_lt_step_embeds_revocation_data_for_earlier_signatures(pki, leader, agency):
+    from signing.validate import ValidationConfig
+
+    one = sign_pdf(make_pdf(), leader, level="B-T", tsa_url=pki.tsa_url)
+    two = sign_pdf(one, agency, level="B-LT", tsa_url=pki.tsa_url, trust=[str(pki.trust_root)])
+    # offline and hard-fail: both signatures need revocation data from the file itself
+    hard = ValidationConfig.from_paths([str(pki.trust_root)], revocation="hard-fail")
+    rep = validate_pdf(two, hard)
+    sigs = [s for s in rep.signatures if s.kind == "signature"]
+    assert [s.indication for s in sigs] == ["TOTAL_PASSED"] * 2, rep.render_summary()
+    assert [s.pades_level for s in sigs] == ["B-LT", "B-LT"]
