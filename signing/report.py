@@ -115,6 +115,33 @@ class PdfReport:
             "findings": [f.to_dict() for f in self.findings],
         }
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> PdfReport:
+        """The inverse of to_dict (a stored report rendered again, e.g. as a summary)."""
+
+        def findings(items) -> list[Finding]:
+            return [Finding(f["code"], f["severity"], f["path"], f["message"]) for f in items]
+
+        def cert(c) -> CertInfo | None:
+            return CertInfo(**c) if c else None
+
+        sigs = []
+        for s in d.get("signatures", []):
+            s = dict(s)
+            s["signer"] = cert(s.get("signer"))
+            s["chain"] = [cert(c) for c in s.get("chain", [])]
+            s["findings"] = findings(s.get("findings", []))
+            sigs.append(SignatureReport(**s))
+        return cls(
+            sha256=d["sha256"],
+            size=d["size"],
+            signatures=sigs,
+            findings=findings(d.get("findings", [])),
+            indication=d.get("indication"),
+            sub_indication=d.get("sub_indication"),
+            duration_ms=d.get("duration_ms", 0.0),
+        )
+
     def render_summary(self) -> str:
         """A few lines for a clerk: verdict per signature, who signed, when, why not."""
         lines: list[str] = []

@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from signing.report import TOTAL_FAILED, TOTAL_PASSED
+from signing.report import TOTAL_FAILED, TOTAL_PASSED, PdfReport
 from signing.trust import TrustError
 from signing.validate import ValidationConfig, load_trust, validate_pdf
 from tests.signing.corpus import garbage_cms
@@ -87,6 +87,8 @@ def test_signer_details_keep_vietnamese(corpus, offline_config):
     assert "Nguyễn Văn An" in text and "Văn phòng Chính phủ" in text
     d = rep.to_dict()
     assert d["signatures"][0]["signer"]["common_name"] == "Nguyễn Văn An"
+    again = PdfReport.from_dict(json.loads(json.dumps(d, ensure_ascii=False)))
+    assert again.to_dict() == d and again.render_summary() == text
 
 
 def test_revoked_needs_revocation_data(corpus, offline_config, pki):
