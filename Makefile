@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint format bench clean system-deps
+.PHONY: run test lint format bench bench-postgres bench-push clean system-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,14 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.hub_throughput
+
+# PostgreSQL at 127.0.0.1:5432 (or AXIS_TEST_DATABASE_URL): end to end with 1 and 2 API
+# processes, and push delivery with 1 and 2 workers.
+bench-postgres: $(STAMP)
+	$(BIN)/python -m bench.bench_postgres
+
+bench-push: $(STAMP)
+	$(BIN)/python -m bench.bench_push
 
 clean:
 	rm -rf $(VENV) axis-data .pytest_cache
