@@ -23,8 +23,7 @@ def pki(tmp_path_factory) -> TestPKI:
 
 @pytest.fixture(scope="session")
 def tokens(pki, tmp_path_factory) -> dict[str, Token]:
-    """SoftHSM2 tokens for the leader and the agency, all created before SoftHSM is first
-    loaded in this process (it does not see tokens created later)."""
+    """SoftHSM2 tokens for the leader and the agency (labels axis-leader, axis-agency)."""
     if not shutil.which("softhsm2-util"):
         pytest.skip("softhsm2 missing (scripts/install-system-deps.sh)")
     specs = [
@@ -53,5 +52,8 @@ def online_config(pki) -> ValidationConfig:
 @pytest.fixture(autouse=True)
 def _quiet_pyhanko():
     # pyHanko logs every failed chain with a traceback; the tests assert on reports instead.
-    logging.getLogger("pyhanko").setLevel(logging.ERROR)
+    logger = logging.getLogger("pyhanko")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
     yield
+    logger.setLevel(level)

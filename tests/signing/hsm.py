@@ -29,19 +29,26 @@ class TokenSpec:
     cert_pem: Path
 
 
-def make_tokens(workdir: Path, specs: list[TokenSpec]) -> dict[str, Token]:
-    """Create every token at once, then put the certificates in.
+_tokens_dir: Path | None = None
 
-    SoftHSM reads SOFTHSM2_CONF, and lists its tokens, once per process, when the module is
-    first initialised (here: when the certificates are stored). So all tokens a process
-    needs are made in one call, which sets SOFTHSM2_CONF for the process."""
-    tokens_dir = Path(workdir) / "tokens"
-    tokens_dir.mkdir(parents=True, exist_ok=True)
-    conf = Path(workdir) / "softhsm2.conf"
-    conf.write_text(
-        f"directories.tokendir = {tokens_dir}\nobjectstore.backend = file\nlog.level = ERROR\n"
-    )
-    os.environ["SOFTHSM2_CONF"] = str(conf)
+
+def make_tokens(workdir: Path, specs: list[TokenSpec]) -> dict[str, Token]:
+    """Create tokens (labels unique per process) holding the keys and their certificates.
+
+    SoftHSM reads SOFTHSM2_CONF once per process and lists its tokens when the module is
+    initialised. So the first call fixes the token directory (under ``workdir``) for the
+    process, and a later call re-initialises the module to see its new tokens; that closes
+    every open PKCS#11 session, so the signer cache is cleared too."""
+    global _tokens_dir
+    if _tokens_dir is None:
+        _tokens_dir = Path(workdir) / "tokens"
+        _tokens_dir.mkdir(parents=True, exist_ok=True)
+        conf = Path(workdir) / "softhsm2.conf"
+        conf.write_text(
+            f"directories.tokendir = {_tokens_dir}\nobjectstore.backend = file\nlog.level = ERROR\n"
+        )
+        os.environ["SOFTHSM2_CONF"] = str(conf)
+    conf = Path(os.environ["SOFTHSM2_CONF"])
     run = dict(check=True, env=dict(os.environ), capture_output=True, text=True)
     for s in specs:
         subprocess.run(
@@ -54,9 +61,26 @@ def make_tokens(workdir: Path, specs: list[TokenSpec]) -> dict[str, Token]:
              "--label", s.key_label, "--id", "01", "--pin", USER_PIN],
             **run,
         )  # fmt: skip
+    _refresh_module()
     for s in specs:
         _store_certificate(s.label, s.key_label, s.cert_pem)
     return {s.label: Token(SOFTHSM_MODULE, s.label, s.key_label, USER_PIN, conf) for s in specs}
+
+
+_module_loaded = False
+
+
+def _refresh_module() -> None:
+    global _module_loaded
+    import pkcs11
+
+    from signing.sign import clear_signer_cache
+
+    lib = pkcs11.lib(SOFTHSM_MODULE)
+    if _module_loaded:
+        clear_signer_cache()
+        lib.reinitialize()
+    _module_loaded = True
 
 
 def _store_certificate(label: str, key_label: str, cert_pem: Path) -> None:
