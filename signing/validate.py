@@ -271,12 +271,15 @@ def _validate_into(rep: PdfReport, data: bytes, cfg: ValidationConfig, deadline)
             )
             return
         embedded = reader.embedded_signatures
-        unsupported = _unsupported_signatures(reader, embedded)
     except Exception as exc:
         _file_failure(rep, "SIG_MALFORMED", f"the PDF structure is broken: {_short(exc)}")
         return
-    rep.signatures.extend(unsupported)
+    try:
+        unsupported = _unsupported_signatures(reader, embedded)
+    except Exception:  # the supported ones still get their verdict
+        unsupported = []
     if not embedded:
+        rep.signatures.extend(unsupported)
         if unsupported:
             return
         rep.findings.append(
@@ -292,6 +295,7 @@ def _validate_into(rep: PdfReport, data: bytes, cfg: ValidationConfig, deadline)
                 _timed_out(rep, cfg.time_limit or 0)
                 return
             rep.signatures.append(_one(i, es, vc, eng, doc))
+        rep.signatures.extend(unsupported)
     finally:
         if cfg.allow_fetching:
             _run(vc.aclose())
