@@ -14,8 +14,12 @@ from axis.service.context import Hub
 def default_checks(settings: Settings) -> list[PackageCheck]:
     """The checks a document passes, in order (signatures before the rules that read them)."""
     from axis.checks.rules import RulesCheck
+    from axis.checks.signatures import SignaturesCheck
 
-    return [RulesCheck.from_settings(settings.rules, settings.cert_agency_map)]
+    return [
+        SignaturesCheck.from_settings(settings),
+        RulesCheck.from_settings(settings.rules, settings.cert_agency_map),
+    ]
 
 
 def build_hub(settings: Settings | None = None, *, create_schema: bool = True) -> Hub:

@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     trust_roots: str = ""
     trust_intermediates: str = ""
     revocation_policy: Literal["hard-fail", "soft-fail", "off"] = "soft-fail"
+    revocation_fetch: bool = True  # ask OCSP responders and CRL points over HTTP
     validation_timeout_s: float = 20.0
     rules: str | None = None  # a file of rule severity overrides, or "off"
     # Certificate → agency code mapping for the rules' certificate cross-checks (TOML/JSON/YAML:

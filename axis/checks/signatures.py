@@ -1,0 +1,76 @@
+"""PDF signature validation, as a hub check: every PDF of every package, then the policy.
+
+Validation is CPU-bound and runs in the thread the submission already runs in (never the
+event loop), with the per-PDF time limit of the configuration. The signers it found are left
+for the rules, which compare them with SignerInfo and the sending agency.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from axis.checks.rules import SIGNER_FACTS
+from axis.config import Settings
+from axis.service.checks import CheckInput
+from formats.findings import Finding
+from formats.rules import SignerFacts, main_pdf
+from signing.policy import evaluate
+from signing.validate import ValidationConfig, validate_pdf
+
+log = logging.getLogger("axis.signatures")
+
+
+class SignaturesCheck:
+    name = "signatures"
+
+    def __init__(self, config: ValidationConfig, policy: str) -> None:
+        self.config = config
+        self.policy = policy
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SignaturesCheck:
+        roots = settings.trust_root_paths
+        if not roots and settings.signature_policy == "strict":
+            log.warning(
+                "AXIS_SIGNATURE_POLICY=strict with no AXIS_TRUST_ROOTS: no signature "
+                "can be trusted, so every document will be refused"
+            )
+        config = ValidationConfig.from_paths(
+            roots,
+            settings.trust_intermediate_paths,
+            revocation=settings.revocation_policy,
+            allow_fetching=settings.revocation_fetch,
+            time_limit=settings.validation_timeout_s,
+            max_bytes=settings.max_body_bytes,
+        )
+        config.engine()  # parse the trust roots now: a bad file stops the hub at start-up
+        return cls(config, settings.signature_policy)
+
+    def __call__(self, item: CheckInput) -> list[Finding]:
+        pkg = item.package
+        reports, documents, signers = [], [], []
+        for i, att in enumerate(pkg.attachments, 1):
+            if not att.is_pdf:
+                continue
+            name = f"AttachmentEncoded/Attachment[{i}]"
+            report = validate_pdf(att.data, self.config)
+            reports.append((name, report))
+            documents.append(
+                {
+                    "name": name,
+                    "attachment_name": att.name,
+                    "summary": report.render_summary(),
+                    **report.to_dict(),
+                }
+            )
+            signers += [
+                SignerFacts.from_cert_info(s.signer, path=f"{name}/signature[{s.index}]")
+                for s in report.signatures
+                if s.kind == "signature" and s.signer is not None
+            ]
+        found = main_pdf(pkg)
+        main_name = f"AttachmentEncoded/Attachment[{found[0]}]" if found else "AttachmentEncoded"
+        findings = evaluate(reports, self.policy, main_name)  # type: ignore[arg-type]
+        item.reports[self.name] = {"policy": self.policy, "main": main_name, "documents": documents}
+        item.facts[SIGNER_FACTS] = signers
+        return findings
