@@ -134,9 +134,21 @@ class _Engine:
         )
         self.diff_policy = DEFAULT_DIFF_POLICY
         self.no_revocation = CertRevTrustPolicy(RevocationCheckingPolicy.from_legacy("none"))
+        # validating at a past time (a timestamp): revocation data issued later still tells
+        # whether the certificate was revoked by then
+        self.past_policy = CertRevTrustPolicy(
+            RevocationCheckingPolicy.from_legacy(legacy), retroactive_revinfo=True
+        )
 
-    def context(self, reader: PdfFileReader, extra_certs: list[x509.Certificate], policy=None):
+    def context(
+        self,
+        reader: PdfFileReader,
+        extra_certs: list[x509.Certificate],
+        policy=None,
+        moment: datetime | None = None,
+    ):
         kwargs = dict(
+            moment=moment,
             trust_manager=self.trust_manager,
             other_certs=self.intermediates + extra_certs,
             revinfo_policy=policy or self.revinfo_policy,
@@ -557,10 +569,33 @@ def _one(i: int, es: EmbeddedPdfSignature, vc, eng: _Engine, doc: _DocFacts) -> 
     if indic is not None:
         sub = indic.name
         ind: Indication = TOTAL_FAILED if isinstance(indic, AdESFailure) else INDETERMINATE
+        poe = _signature_poe(status) if not is_ts else None
         if sub == "REVOKED_NO_POE" and _revoked_before_poe(status):
             # ETSI EN 319 102-1 5.6.2.4: revoked before the best proof of the signing time
             # (the signature timestamp, or now without one) is a definite failure.
             ind, sub = TOTAL_FAILED, "REVOKED"
+        elif (
+            sub == "OUT_OF_BOUNDS_NO_POE" and poe is not None and poe > signer_cert.not_valid_after
+        ):
+            ind, sub = TOTAL_FAILED, "EXPIRED"  # a timestamp proves it was signed too late
+        elif (
+            sub in ("OUT_OF_BOUNDS_NO_POE", "REVOKED_NO_POE")
+            and poe is not None
+            and _passes_at(es, eng, doc, poe)
+        ):
+            # The signature timestamp proves the signature existed at `poe`, when the
+            # certificate was still valid or not yet revoked: the chain validates at that time
+            # (ETSI EN 319 102-1, validation process for signatures with time).
+            sr.findings.append(
+                Finding(
+                    "SIG_VALIDATED_AT_TIMESTAMP",
+                    "info",
+                    path,
+                    f"the certificate is {'expired' if sub.startswith('OUT') else 'revoked'}"
+                    f" now, but was valid at the timestamped signing time {poe.isoformat()}",
+                )
+            )
+            indic, waived = None, True
         if (
             sub == "CERTIFICATE_CHAIN_GENERAL_FAILURE"
             and eng.cfg.revocation != "off"
@@ -649,6 +684,30 @@ def _passes_without_revocation(es, eng: _Engine, doc: _DocFacts) -> bool:
         )
     except Exception:
         return False
+    return st.trust_problem_indic is None
+
+
+def _signature_poe(status) -> datetime | None:
+    """The time a valid, trusted signature timestamp proves the signature existed at."""
+    tsv = status.timestamp_validity
+    if tsv is not None and tsv.intact and tsv.valid and tsv.trusted:
+        return tsv.timestamp
+    return None
+
+
+def _passes_at(es, eng: _Engine, doc: _DocFacts, moment: datetime) -> bool:
+    vc = eng.context(doc.reader, doc.extra_certs, policy=eng.past_policy, moment=moment)
+    try:
+        st = _run(
+            async_validate_pdf_signature(
+                es, signer_validation_context=vc, key_usage_settings=eng.key_usage, skip_diff=True
+            )
+        )
+    except Exception:
+        return False
+    finally:
+        if eng.cfg.allow_fetching:
+            _run(vc.aclose())
     return st.trust_problem_indic is None
 
 

@@ -33,6 +33,21 @@ def _last_byterange(data: bytes) -> re.Match:
     return matches[-1]
 
 
+def sign_with_tsa_time(pki: TestPKI, label: str, when: str) -> bytes:
+    """B-T signature whose timestamp the test TSA issues as of ``when`` (certomancer's
+    fake-time header): a document signed back then, validated now."""
+    from pyhanko.sign import fields, signers
+    from pyhanko.sign.timestamps.requests_client import RequestsHTTPTimeStamper
+
+    ts = RequestsHTTPTimeStamper(pki.tsa_url, headers={"X-Certomancer-Fake-Time": when})
+    w = IncrementalPdfFileWriter(io.BytesIO(make_pdf()))
+    meta = signers.PdfSignatureMetadata(
+        field_name="Signature1", subfilter=fields.SigSeedSubFilter.PADES
+    )
+    pdf_signer = signers.PdfSigner(meta, signer=signer(pki, label).signer, timestamper=ts)
+    return pdf_signer.sign_pdf(w).getvalue()
+
+
 def tamper_signed_bytes(signed: bytes) -> bytes:
     """Change one byte of page content covered by the signature (wrong digest)."""
     i = signed.index(b"trang 1")
@@ -202,6 +217,38 @@ def build_corpus(pki: TestPKI, with_slow: bool = True) -> list[Case]:
             "INDETERMINATE",
             "CHAIN_CONSTRAINTS_FAILURE",
             "SIG_KEY_USAGE",
+        ),
+        # the expired certificate is valid 2020-01-01 .. 2021-01-01
+        Case(
+            "expired-timestamped-in-time",
+            sign_with_tsa_time(pki, "expired", "2020-06-01T00:00:00+00:00"),
+            "TOTAL_PASSED",
+            None,
+            "SIG_VALIDATED_AT_TIMESTAMP",
+        ),
+        Case(
+            "expired-timestamped-late",
+            sign_with_tsa_time(pki, "expired", "2022-01-01T00:00:00+00:00"),
+            "TOTAL_FAILED",
+            "EXPIRED",
+            "SIG_EXPIRED",
+        ),
+        # the revoked certificate is revoked since 2021-06-01
+        Case(
+            "revoked-timestamped-before",
+            sign_with_tsa_time(pki, "revoked", "2021-01-01T00:00:00+00:00"),
+            "TOTAL_PASSED",
+            None,
+            "SIG_VALIDATED_AT_TIMESTAMP",
+            online=True,
+        ),
+        Case(
+            "revoked-timestamped-after",
+            sign_with_tsa_time(pki, "revoked", "2022-01-01T00:00:00+00:00"),
+            "TOTAL_FAILED",
+            "REVOKED",
+            "SIG_REVOKED",
+            online=True,
         ),
         Case(
             "revoked",

@@ -20,6 +20,8 @@ GOOD = [
     "leader-B-LTA",
     "leader-then-agency",
     "five-signatures",
+    "expired-timestamped-in-time",
+    "revoked-timestamped-before",
 ]
 BAD = [
     "not-a-pdf",
@@ -35,6 +37,8 @@ BAD = [
     "sha1",
     "rsa-1024",
     "encryption-only-key",
+    "expired-timestamped-late",
+    "revoked-timestamped-after",
     "revoked",
 ]
 
