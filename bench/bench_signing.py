@@ -40,6 +40,12 @@ from tests.signing.corpus import build_corpus  # noqa: E402
 from tests.signing.pki import start_pki  # noqa: E402
 from tests.signing.samples import make_pdf  # noqa: E402
 
+# Where axis deliberately goes further than one call of pyHanko's validate_pdf_signature.
+INTENDED = {
+    "expired-timestamped-in-time": "validation with time: the signature timestamp predates "
+    "the certificate's expiry (ETSI EN 319 102-1); plain pyHanko validates at 'now' only",
+}
+
 
 def naive_validate(data: bytes, roots) -> bool:
     """Plain pyHanko, as a newcomer would call it. True = every signature valid."""
@@ -94,15 +100,18 @@ def _run(pki, rounds: int) -> int:
     cases = [c for c in build_corpus(pki) if not c.online]
 
     # 1. identical verdicts over the corpus
-    mismatches = []
+    mismatches, intended = [], []
     for c in cases:
         ours = validate_pdf(c.data, cfg).indication == "TOTAL_PASSED"
         base = naive_validate(c.data, roots)
         if ours != base:
-            mismatches.append((c.name, ours, base))
-    print(f"verdicts: {len(cases) - len(mismatches)}/{len(cases)} identical to naive pyHanko")
+            (intended if c.name in INTENDED else mismatches).append((c.name, ours, base))
+    same = len(cases) - len(mismatches) - len(intended)
+    print(f"verdicts: {same}/{len(cases)} identical to naive pyHanko, {len(intended)} intended")
+    for name, ours, base in intended:
+        print(f"  intended {name}: axis passed={ours}, naive passed={base}: {INTENDED[name]}")
     for name, ours, base in mismatches:
-        print(f"  MISMATCH {name}: ours passed={ours} naive passed={base}")
+        print(f"  MISMATCH {name}: axis passed={ours}, naive passed={base}")
 
     # 2. validation speed
     by_name = {c.name: c.data for c in cases}
