@@ -19,9 +19,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import and_, bindparam, func, literal, literal_column, or_, select
-from sqlalchemy import false as sql_false
 from sqlalchemy import text as sql_text
-from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from archive import catalog as c
 from archive.textfold import clean, fold, tokens
@@ -105,10 +103,6 @@ def text_condition(conn, words: list[str], structured: list, plan: str | None = 
     ).bindparams(bindparam("fts_q", match))
 
 
-#: PostgreSQL: how many rows, newest first, the rows-first attempt examines.
-PG_ROWS_FIRST_SCAN = 5000
-
-
 def _pg_match(words: list[str]):  # type: ignore[no-untyped-def]
     return literal_column("archive_records.search_tsv").op("@@")(
         func.plainto_tsquery(
@@ -117,35 +111,10 @@ def _pg_match(words: list[str]):  # type: ignore[no-untyped-def]
     )
 
 
-def _pg_rows_first(conn, structured: list, words: list[str], want: int) -> list[int] | None:  # type: ignore[no-untyped-def]
-    """Examine the newest PG_ROWS_FIRST_SCAN rows the other filters select, in result order,
-    testing the stored tsvector of each. Returns the ids of the first `want` matches when
-    that settles the page (enough matches, or no more rows to examine), else None.
-
-    Why: PostgreSQL multiplies word selectivities as if independent, which words of a subject
-    are not ("hồ sơ đất đai"), so alone it may fetch and sort tens of thousands of matches
-    for a page of 50. Common words settle here in a few ms; rare ones fall through to the
-    full-text index, which is then the right plan."""
-    r = c.records.c
-    prefix = (
-        select(r.id, r.issued_date, _pg_match(words).label("hit"))
-        .where(*structured)
-        .order_by(r.issued_date.desc(), r.id.desc())
-        .limit(PG_ROWS_FIRST_SCAN)
-        .subquery()
-    )
-    ordered = aggregate_order_by(prefix.c.id, prefix.c.issued_date.desc(), prefix.c.id.desc())
-    scanned, hits = conn.execute(
-        select(func.count(), func.array_agg(ordered).filter(prefix.c.hit))
-    ).one()
-    hits = list(hits or [])
-    if len(hits) >= want or scanned < PG_ROWS_FIRST_SCAN:
-        return [int(i) for i in hits[:want]]
-    return None
-
-
-#: SQLite: how many rows, newest first, the rows-first attempt of `search` examines.
-SQLITE_ROWS_FIRST_SCAN = 5000
+#: The rows-first attempt of `search` walks this many rows, newest first ...
+ROWS_FIRST_PROBE = 1000
+#: ... and walks this many when the probe's density says they will fill the page.
+ROWS_FIRST_SCAN = 5000
 
 #: Structured candidates below this: walk them (in result order) and probe FTS5 per row.
 SQLITE_STRUCTURED_CAP = 5000
@@ -255,12 +224,7 @@ def search(  # type: ignore[no-untyped-def]
     rows: list[dict[str, Any]] | None = None
     if words:
         structured = conditions(conn, q, extra=extra, with_text=False)
-        if pg:
-            settled = _pg_rows_first(conn, structured, words, limit + 1)
-            if settled is not None:
-                rows = _fetch(conn, [r.id.in_(settled)] if settled else [sql_false()], limit)
-        else:
-            rows = _sqlite_rows_first(conn, structured, words, limit + 1)
+        rows = _rows_first(conn, structured, words, limit + 1, pg)
     if rows is None:
         # The rows-first attempt did not settle the page: the words are rare where the other
         # filters point, so the full-text index leads.
@@ -291,38 +255,73 @@ def _fetch(conn, where: list, limit: int) -> list[dict[str, Any]]:  # type: igno
     return [dict(row) for row in conn.execute(stmt).mappings()]
 
 
-def _sqlite_rows_first(  # type: ignore[no-untyped-def]
-    conn, structured: list, words: list[str], want: int
+def _rows_first(  # type: ignore[no-untyped-def]
+    conn, structured: list, words: list[str], want: int, pg: bool
 ) -> list[dict[str, Any]] | None:
-    """Walk the newest SQLITE_ROWS_FIRST_SCAN rows the other filters select, in result order,
-    matching the words in each row's own folded text (plain `instr` on " word " — no pattern
-    syntax, and no FTS5 probe per row, which costs a doclist seek per word). Returns the page
-    when that settles it (enough matches, or no more rows), else None: the words are rare
-    there, and the FTS5 index is then the right plan."""
+    """Walk the newest rows the other filters select (ROWS_FIRST_PROBE, then up to
+    ROWS_FIRST_SCAN when the probe's density promises a full page), in result order, and
+    keep those whose own text has every word; stop at `want`. Returns the page when that
+    settles it (enough matches, or no more rows to walk), else None: the words are rare
+    where the filters point, and the full-text index should lead.
+
+    Why: neither engine can order full-text matches by date. SQLite's FTS5 gives the planner
+    no statistics; PostgreSQL multiplies word selectivities as if independent, which words of
+    a subject are not ("hồ sơ đất đai"). Either may fetch and sort tens of thousands of
+    matches for a page of 50, when common words would fill it from the newest rows at once.
+    Each row is tested on what it stores: PostgreSQL its tsvector, SQLite its folded text with
+    `instr(" word ")` — no pattern syntax, and no FTS5 doclist seek per row."""
+    rows = _walk(conn, structured, words, want, pg, ROWS_FIRST_PROBE)
+    if len(rows) >= want:
+        return rows
+    if _bounded_count(conn, structured, ROWS_FIRST_PROBE) < ROWS_FIRST_PROBE:
+        return rows  # walked every row the filters select
+    if len(rows) * ROWS_FIRST_SCAN < want * ROWS_FIRST_PROBE:
+        return None  # too sparse for the longer walk to fill the page: don't pay for it
+    rows = _walk(conn, structured, words, want, pg, ROWS_FIRST_SCAN)
+    if len(rows) >= want or _bounded_count(conn, structured, ROWS_FIRST_SCAN) < ROWS_FIRST_SCAN:
+        return rows
+    return None
+
+
+def _bounded_count(conn, structured: list, cap: int) -> int:  # type: ignore[no-untyped-def]
+    bounded = select(literal_column("1")).select_from(c.records).where(*structured).limit(cap)
+    return int(conn.execute(select(func.count()).select_from(bounded.subquery())).scalar_one())
+
+
+def _walk(  # type: ignore[no-untyped-def]
+    conn, structured: list, words: list[str], want: int, pg: bool, scan: int
+) -> list[dict[str, Any]]:
+    """The first `want` rows with every word among the newest `scan` rows the filters select."""
     r = c.records.c
+    cols = [*SUMMARY_COLUMNS]
+    if pg:
+        cols.append(literal_column("archive_records.search_tsv").label("tsv"))
+    else:
+        cols.append(r.search_text)
     prefix = (
-        select(*SUMMARY_COLUMNS, r.search_text)
+        select(*cols)
         .where(*structured)
         .order_by(r.issued_date.desc(), r.id.desc())
-        .limit(SQLITE_ROWS_FIRST_SCAN)
+        .limit(scan)
         .subquery()
     )
-    padded = literal(" ") + prefix.c.search_text + literal(" ")
-    hits = [func.instr(padded, bindparam(f"word_{i}", f" {w} ")) > 0 for i, w in enumerate(words)]
+    if pg:
+        tsq = func.plainto_tsquery(
+            literal_column("'simple'::regconfig"), bindparam("fts_q", " ".join(words))
+        )
+        hits = [prefix.c.tsv.op("@@")(tsq)]
+    else:
+        padded = literal(" ") + prefix.c.search_text + literal(" ")
+        hits = [
+            func.instr(padded, bindparam(f"word_{i}", f" {w} ")) > 0 for i, w in enumerate(words)
+        ]
     stmt = (
         select(*[prefix.c[col.name] for col in SUMMARY_COLUMNS])
         .where(*hits)
         .order_by(prefix.c.issued_date.desc(), prefix.c.id.desc())
         .limit(want)
     )
-    rows = [dict(row) for row in conn.execute(stmt).mappings()]
-    if len(rows) >= want:
-        return rows
-    bounded = select(literal_column("1")).select_from(c.records).where(*structured)
-    scanned = conn.execute(
-        select(func.count()).select_from(bounded.limit(SQLITE_ROWS_FIRST_SCAN).subquery())
-    ).scalar_one()
-    return rows if scanned < SQLITE_ROWS_FIRST_SCAN else None
+    return [dict(row) for row in conn.execute(stmt).mappings()]
 
 
 def iter_ids(conn, q: Query, *, batch: int = 500):  # type: ignore[no-untyped-def]
