@@ -37,7 +37,7 @@ from pyhanko.sign.timestamps.requests_client import RequestsHTTPTimeStamper
 from pyhanko.stamp import StaticStampStyle, TextStamp, TextStampStyle
 from pyhanko_certvalidator import ValidationContext
 
-from signing.fonts import ScaledGlyphAccumulatorFactory, default_serif_font
+from signing.fonts import ScaledGlyphAccumulatorFactory, default_serif_font, stamp_font
 from signing.trust import load_certs
 
 log = logging.getLogger(__name__)
@@ -339,7 +339,9 @@ def _leader_rect(reader: PdfFileReader, page: int) -> tuple[float, ...] | None:
 
 
 def _font(path: str | None, size: int, bold: bool = False) -> ScaledGlyphAccumulatorFactory:
-    return ScaledGlyphAccumulatorFactory(path or default_serif_font(bold), font_size=size)
+    return ScaledGlyphAccumulatorFactory(
+        stamp_font(path or default_serif_font(bold)), font_size=size
+    )
 
 
 def _esc(text: str) -> str:
