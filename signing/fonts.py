@@ -9,6 +9,7 @@ asks HarfBuzz for positions at 1000 units per em and scales widths and descripto
 from __future__ import annotations
 
 import atexit
+import contextlib
 import functools
 import os
 import tempfile
@@ -95,10 +96,8 @@ def stamp_font(path: str) -> str:
 
 
 def _remove(path: str) -> None:
-    try:
+    with contextlib.suppress(OSError):
         os.unlink(path)
-    except OSError:
-        pass
 
 
 class ScaledGlyphAccumulator(GlyphAccumulator):
