@@ -158,6 +158,12 @@ def _cached(key: tuple, build) -> LoadedSigner:
     return loaded
 
 
+def _evict(loaded: LoadedSigner) -> None:
+    with _cache_lock:
+        for key in [k for k, v in _cache.items() if v is loaded]:
+            del _cache[key]
+
+
 def clear_signer_cache() -> None:
     with _cache_lock:
         _cache.clear()
@@ -541,5 +547,7 @@ def sign_pdf(
     except SigningError:
         raise
     except Exception as exc:
+        if signer.description.startswith("pkcs11:"):
+            _evict(signer)  # the session may be dead (token removed, module reset)
         raise SigningError(f"signing failed: {type(exc).__name__}: {exc}") from exc
     return out.getvalue()
