@@ -85,22 +85,19 @@ def fts5_query(words: list[str]) -> str:
     return " ".join('"' + w.replace('"', '""') + '"' for w in words)
 
 
-def text_condition(conn, words: list[str], structured: list, plan: str | None = None):  # type: ignore[no-untyped-def]
-    """The full-text clause. On SQLite the plan is chosen here, from two bounded counts,
-    because FTS5 offers the planner no statistics (see `_sqlite_plan`)."""
+def text_condition(conn, words: list[str]):  # type: ignore[no-untyped-def]
+    """The full-text clause: every word, through the full-text index (text-first)."""
     if c.dialect_of(conn) == "postgresql":
         return _pg_match(words)
-    match = fts5_query(words)
-    if (plan or _sqlite_plan(conn, match, structured)) == "text-first":
-        return c.records.c.id.in_(
-            select(literal_column("rowid"))
-            .select_from(sql_text(c.FTS_TABLE))
-            .where(sql_text(f"{c.FTS_TABLE} MATCH :fts_q").bindparams(bindparam("fts_q", match)))
+    return c.records.c.id.in_(
+        select(literal_column("rowid"))
+        .select_from(sql_text(c.FTS_TABLE))
+        .where(
+            sql_text(f"{c.FTS_TABLE} MATCH :fts_q").bindparams(
+                bindparam("fts_q", fts5_query(words))
+            )
         )
-    return sql_text(
-        f"EXISTS (SELECT 1 FROM {c.FTS_TABLE} WHERE {c.FTS_TABLE}.rowid = archive_records.id "
-        f"AND {c.FTS_TABLE} MATCH :fts_q)"
-    ).bindparams(bindparam("fts_q", match))
+    )
 
 
 def _pg_match(words: list[str]):  # type: ignore[no-untyped-def]
@@ -116,56 +113,14 @@ ROWS_FIRST_PROBE = 1000
 #: ... and walks this many when the probe's density says they will fill the page.
 ROWS_FIRST_SCAN = 5000
 
-#: Structured candidates below this: walk them (in result order) and probe FTS5 per row.
-SQLITE_STRUCTURED_CAP = 5000
-#: Word matches below this: materialise them and filter/sort (text-first).
-SQLITE_TEXT_CAP = 10000
-
-
-def _sqlite_plan(conn, match: str, structured: list) -> str:  # type: ignore[no-untyped-def]
-    """ "rows-first": walk the rows the other filters select, newest first, probing FTS5 for
-    each (a rowid seek), stopping at the page size; good when those rows are few, or when the
-    words are common (matches are dense, the page fills fast). "text-first": materialise the
-    word matches, then filter and sort them; good when the words are rare. Both counts are
-    bounded, so choosing costs a few milliseconds at most."""
-    if structured:
-        bounded = select(literal_column("1")).select_from(c.records).where(*structured)
-        n = conn.execute(
-            select(func.count()).select_from(bounded.limit(SQLITE_STRUCTURED_CAP).subquery())
-        ).scalar_one()
-        if n < SQLITE_STRUCTURED_CAP:
-            return "rows-first"
-    m = conn.execute(
-        sql_text(
-            f"SELECT count(*) FROM (SELECT rowid FROM {c.FTS_TABLE} "
-            f"WHERE {c.FTS_TABLE} MATCH :q LIMIT :cap)"
-        ),
-        {"q": match, "cap": SQLITE_TEXT_CAP},
-    ).scalar_one()
-    return "text-first" if m < SQLITE_TEXT_CAP else "rows-first"
-
 
 def conditions(  # type: ignore[no-untyped-def]
-    conn, q: Query, *, extra: list | None = None, with_text: bool = True, plan: str | None = None
+    conn, q: Query, *, extra: list | None = None, with_text: bool = True
 ) -> list:
     """The WHERE clauses of a query (bound parameters only)."""
     r = c.records.c
     where: list = []
-    q = Query(
-        *(
-            clean(v) if isinstance(v, str) else v
-            for v in (
-                q.agency,
-                q.date_from,
-                q.date_to,
-                q.type_name,
-                q.number,
-                q.text,
-                q.file_code,
-                q.state,
-            )
-        )
-    )
+    q = Query(**{k: clean(v) if isinstance(v, str) else v for k, v in vars(q).items()})
     if q.agency:
         where.append(r.agency_id == q.agency.strip())
     if q.date_from:
@@ -187,7 +142,7 @@ def conditions(  # type: ignore[no-untyped-def]
     where.extend(extra or [])
     words = tokens(q.text or "") if with_text else []
     if words:
-        where.append(text_condition(conn, words, where, plan))
+        where.append(text_condition(conn, words))
     return where
 
 
@@ -226,10 +181,9 @@ def search(  # type: ignore[no-untyped-def]
         structured = conditions(conn, q, extra=extra, with_text=False)
         rows = _rows_first(conn, structured, words, limit + 1, pg)
     if rows is None:
-        # The rows-first attempt did not settle the page: the words are rare where the other
-        # filters point, so the full-text index leads.
-        plan = "text-first" if words and not pg else None
-        rows = _fetch(conn, conditions(conn, q, extra=extra, plan=plan), limit)
+        # No words, or the rows-first attempt did not settle the page: the words are rare
+        # where the other filters point, so the full-text index leads.
+        rows = _fetch(conn, conditions(conn, q, extra=extra), limit)
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]

@@ -139,12 +139,12 @@ def test_bad_cursor_and_limits(conn: Connection, corpus) -> None:
 @pytest.mark.parametrize(
     "caps",
     [
-        # (SQLite structured cap, SQLite text cap, rows-first probe, rows-first scan)
-        pytest.param((0, 0, 0, 0), id="index-only,sqlite-rows-first-probe"),
-        pytest.param((10**9, 10**9, 1, 1), id="walk-one-row,sqlite-by-filters"),
-        pytest.param((0, 10**9, 1, 3), id="probe-one-walk-three,sqlite-text-first"),
-        pytest.param((0, 10**9, 2, 10**9), id="probe-two-walk-all"),
-        pytest.param((0, 10**9, 10**9, 10**9), id="walk-everything"),
+        # (rows-first probe, rows-first walk)
+        pytest.param((0, 0), id="full-text-index-only"),
+        pytest.param((1, 1), id="walk-one-row"),
+        pytest.param((1, 3), id="probe-one-walk-three"),
+        pytest.param((2, 10**9), id="probe-two-walk-all"),
+        pytest.param((10**9, 10**9), id="walk-everything"),
     ],
 )
 def test_every_plan_gives_the_same_answers(
@@ -169,10 +169,8 @@ def test_every_plan_gives_the_same_answers(
         {"text": "không có"},
     ]
     expected = [[r["id"] for r in _all_pages(conn, q)] for q in queries]
-    monkeypatch.setattr(s, "SQLITE_STRUCTURED_CAP", caps[0])
-    monkeypatch.setattr(s, "SQLITE_TEXT_CAP", caps[1])
-    monkeypatch.setattr(s, "ROWS_FIRST_PROBE", caps[2])
-    monkeypatch.setattr(s, "ROWS_FIRST_SCAN", caps[3])
+    monkeypatch.setattr(s, "ROWS_FIRST_PROBE", caps[0])
+    monkeypatch.setattr(s, "ROWS_FIRST_SCAN", caps[1])
     assert [[r["id"] for r in _all_pages(conn, q)] for q in queries] == expected
     assert len(expected[0]) == 12 and len(expected[2]) == 1 and expected[3] == []
     assert len(ids) == 13
