@@ -9,7 +9,7 @@ own times (first attempt to last job finished), so process start-up is not count
 the same run: plain POSTs of the same bodies to the same receiver from one process with the
 same concurrency (the HTTP ceiling without any database work).
 
-    python -m bench.bench_push [--jobs 2000] [--concurrency 8]
+    python -m bench.bench_push [--jobs 2000] [--concurrency 8] [--metrics on|off]
 """
 
 from __future__ import annotations
@@ -154,6 +154,7 @@ def main() -> None:
         default=os.environ.get("AXIS_TEST_DATABASE_URL")
         or "postgresql://postgres@127.0.0.1:5432/postgres",
     )
+    parser.add_argument("--metrics", choices=["on", "off"], default="on")
     args = parser.parse_args()
 
     name = f"axis_bench_{uuid.uuid4().hex[:10]}"
@@ -173,6 +174,7 @@ def main() -> None:
         "AXIS_RULES": "off",
         "AXIS_PUSH_CONCURRENCY": str(args.concurrency),
         "AXIS_PUSH_POLL_S": "0.1",
+        "AXIS_METRICS_ENABLED": "true" if args.metrics == "on" else "false",
     }
     receiver = subprocess.Popen([sys.executable, "-c", RECEIVER.replace("PORT", str(port))])
     try:
@@ -187,7 +189,8 @@ def main() -> None:
         from axis.config import Settings
         from axis.service import agencies, push
 
-        hub = build_hub(Settings(data_dir=data, database_url=db_url), create_schema=False)
+        settings = Settings(data_dir=data, database_url=db_url, signature_policy="off", rules="off")
+        hub = build_hub(settings, create_schema=False)
         keys = {c: agencies.add_agency(hub.db, c, f"Cơ quan {c}") for c in [SENDER, *RECIPIENTS]}
         for code in RECIPIENTS:
             push.set_webhook(hub.db, code, url)
@@ -208,7 +211,10 @@ def main() -> None:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     rows = [(1, args.jobs / one_s, one_attempts), (2, args.jobs / two_s, two_attempts)]
     print()
-    print(f"push delivery on PostgreSQL, {args.jobs} jobs per run, {args.concurrency} in flight")
+    print(
+        f"push delivery on PostgreSQL, {args.jobs} jobs per run, {args.concurrency} in flight"
+        f" per worker, metrics {args.metrics}"
+    )
     print("| workers | deliveries/s | attempts | plain POST/s (baseline) | ratio |")
     print("|---------|--------------|----------|-------------------------|-------|")
     for workers, rate, attempts in rows:
