@@ -19,7 +19,6 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 
 from sqlalchemy import event, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from axis.adapters.metrics_tables import (
@@ -40,7 +39,6 @@ NEW = 0
 BUCKET_BASE = 2 ** (1 / 8)
 _LOG_BASE = math.log(BUCKET_BASE)
 _KEY = "axis_metrics"
-_CHUNK = 400  # rows per statement, well under SQLite's limit of bound parameters
 
 
 def bucket_of(ms: float) -> int:
@@ -215,18 +213,27 @@ def on_status(session: Session, ev: StatusRecorded) -> None:
 # --- writing the buffer --------------------------------------------------------------------
 
 
-def _insert(session: Session):  # noqa: ANN202
-    return postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+_SQL: dict[tuple[str, str], str] = {}
 
 
-def _upsert(session: Session, table, keys: list[str], rows: list[dict], add: list[str]) -> None:  # noqa: ANN001
-    insert = _insert(session)
-    for i in range(0, len(rows), _CHUNK):
-        stmt = insert(table).values(rows[i : i + _CHUNK])
-        stmt = stmt.on_conflict_do_update(
-            index_elements=keys, set_={c: table.c[c] + stmt.excluded[c] for c in add}
+def _upsert(session: Session, table, keys: list[str], rows: list[tuple], add) -> None:  # noqa: ANN001
+    """Add `rows` (tuples in table column order) to their counters with one DBAPI executemany
+    of a prepared `INSERT … ON CONFLICT DO UPDATE` (the same text on SQLite and PostgreSQL, only
+    the placeholder differs): per row it costs the database's work and little else."""
+    conn = session.connection()
+    dialect = conn.dialect
+    sql = _SQL.get((dialect.name, table.name))
+    if sql is None:
+        mark = "?" if dialect.paramstyle == "qmark" else "%s"
+        cols = [c.name for c in table.columns]
+        sets = ", ".join(f"{c} = {table.name}.{c} + excluded.{c}" for c in add)
+        sql = (
+            f"INSERT INTO {table.name} ({', '.join(cols)}) "
+            f"VALUES ({', '.join([mark] * len(cols))}) "
+            f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {sets}"
         )
-        session.execute(stmt)
+        _SQL[(dialect.name, table.name)] = sql
+    conn.exec_driver_sql(sql, rows)
 
 
 def flush(session: Session) -> None:
@@ -234,23 +241,18 @@ def flush(session: Session) -> None:
     if buf is None:
         return
     if buf.periods:
+        order = [c.name for c in MetricPeriod.__table__.columns]
         rows = [
-            {"agency_code": a, "grain": g, "period": p, **incs}
+            tuple({"agency_code": a, "grain": g, "period": p, **incs}[c] for c in order)
             for (a, g, p), incs in sorted(buf.periods.items())
         ]
         _upsert(session, MetricPeriod.__table__, ["agency_code", "grain", "period"], rows, COUNTERS)
     if buf.codes:
-        rows = [
-            {"agency_code": a, "grain": g, "period": p, "kind": k, "code": c, "n": n}
-            for (a, g, p, k, c), n in sorted(buf.codes.items())
-        ]
+        rows = [(*key, n) for key, n in sorted(buf.codes.items())]
         keys = ["agency_code", "grain", "period", "kind", "code"]
         _upsert(session, MetricCode.__table__, keys, rows, ["n"])
     if buf.latency:
-        rows = [
-            {"agency_code": a, "grain": g, "period": p, "kind": k, "bucket": b, "n": n}
-            for (a, g, p, k, b), n in sorted(buf.latency.items())
-        ]
+        rows = [(*key, n) for key, n in sorted(buf.latency.items())]
         keys = ["agency_code", "grain", "period", "kind", "bucket"]
         _upsert(session, MetricLatency.__table__, keys, rows, ["n"])
 
