@@ -82,14 +82,26 @@ class Server:
             code: _axis(self.env, "agency", "add", code, f"Cơ quan {code}").strip().splitlines()[-1]
             for code in SENDERS + RECIPIENTS
         }
+        for _attempt in range(3):  # a free port can be taken by another process meanwhile
+            if self._start():
+                return
+            self.port = _free_port()
+            self.url = f"http://127.0.0.1:{self.port}"
+            self.env["AXIS_PORT"] = str(self.port)
+        raise RuntimeError("the hub did not start")
+
+    def _start(self) -> bool:
         self.proc = subprocess.Popen([sys.executable, "-m", "axis.cli", "serve"], env=self.env)
         for _ in range(300):
+            if self.proc.poll() is not None:
+                return False
             try:
                 if httpx.get(f"{self.url}/healthz").status_code == 200:
-                    return
+                    return True
             except httpx.HTTPError:
                 time.sleep(0.1)
-        raise RuntimeError("the hub did not start")
+        self.proc.terminate()
+        return False
 
     def cpu(self) -> float:
         """CPU seconds the server process used so far (user + system), from /proc."""

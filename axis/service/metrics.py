@@ -18,7 +18,7 @@ import math
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-from sqlalchemy import event, select
+from sqlalchemy import and_, event, insert, select, update
 from sqlalchemy.orm import Session
 
 from axis.adapters.metrics_tables import (
@@ -59,6 +59,7 @@ class Pending:
         )
         self.codes: dict[tuple[str, str, str, str, str], int] = defaultdict(int)
         self.latency: dict[tuple[str, str, str, str, int], int] = defaultdict(int)
+        self.facts: list[dict] = []  # new rows of metric_documents
 
     def add(self, agencies: tuple[str, ...], at: datetime, **incs: int) -> None:
         for grain, label in labels(at):
@@ -114,22 +115,26 @@ def on_accepted(session: Session, ev: MessageAccepted) -> None:
     deadline = due_deadline(msg.due_date)
     for d in ev.deliveries:
         buf.add((d.recipient_code, HUB), at, received=1, bytes_received=msg.size)
-        session.add(
-            MetricDocument(
-                document_id=msg.document_id,
-                recipient_code=d.recipient_code,
-                message_id=msg.id,
-                sender_code=msg.sender_code,
-                code=msg.code or "",
-                subject=msg.subject or "",
-                size=msg.size,
-                sent_at=at,
-                due_date=msg.due_date,
-                due_at=deadline,
-                revoked=False,
-                statuses="",
-                n_statuses=0,
-            )
+        buf.facts.append(
+            {
+                "document_id": msg.document_id,
+                "recipient_code": d.recipient_code,
+                "message_id": msg.id,
+                "sender_code": msg.sender_code,
+                "code": msg.code or "",
+                "subject": msg.subject or "",
+                "size": msg.size,
+                "sent_at": at,
+                "due_date": msg.due_date,
+                "due_at": deadline,
+                "acked_at": None,
+                "last_status": None,
+                "last_status_at": None,
+                "completed_at": None,
+                "revoked": False,
+                "statuses": "",
+                "n_statuses": 0,
+            }
         )
         if deadline is not None:
             buf.add((d.recipient_code, HUB), _due_instant(deadline), due=1)
@@ -170,16 +175,31 @@ def on_rejected(session: Session, ev: MessageRejected) -> None:
         buf.code(who, ev.at, "R", code)
 
 
+_F = MetricDocument.__table__.c
+
+
+def _fact_key(document_id: str, recipient: str):  # noqa: ANN202
+    return and_(_F.document_id == document_id, _F.recipient_code == recipient)
+
+
 def on_acknowledged(session: Session, ev: Acknowledged) -> None:
     msg = ev.message
     if msg.kind != "edoc":
         return
-    fact = session.get(MetricDocument, (msg.document_id, ev.delivery.recipient_code))
-    if fact is None or fact.message_id != msg.id or fact.acked_at is not None:
+    # Core statements on the unit of work's connection: no ORM objects on the hot path.
+    done = session.connection().execute(
+        update(MetricDocument.__table__)
+        .where(
+            _fact_key(msg.document_id, ev.delivery.recipient_code),
+            _F.message_id == msg.id,
+            _F.acked_at.is_(None),
+        )
+        .values(acked_at=ev.at)
+    )
+    if done.rowcount != 1:
         return  # not a counted document (a revoke or update package, or from before figures)
-    fact.acked_at = ev.at
     who = (ev.delivery.recipient_code, HUB)
-    ms = _ms(ev.at, fact.sent_at)
+    ms = _ms(ev.at, msg.received_at)  # the fact's own message: sent_at is its received_at
     buf = pending(session)
     buf.add(who, ev.at, acknowledged=1, ack_ms=ms)
     buf.latency_ms(who, ev.at, "A", ms)
@@ -192,20 +212,30 @@ def on_status(session: Session, ev: StatusRecorded) -> None:
     buf.code(who, ev.at, "S", ev.code)
     if ev.document_message is None:
         return
-    fact = session.get(MetricDocument, (ev.document_message.document_id, ev.agency_code))
+    conn = session.connection()
+    key = _fact_key(ev.document_message.document_id, ev.agency_code)
+    fact = conn.execute(
+        select(_F.sent_at, _F.due_at, _F.completed_at, _F.revoked, _F.statuses).where(key)
+    ).one_or_none()
     if fact is None:
         return  # a recall (13) from the sender, or a document from before the figures
-    fact.last_status, fact.last_status_at = ev.code, ev.at
-    fact.n_statuses = (fact.n_statuses or 0) + 1
+    changes = {
+        "last_status": ev.code,
+        "last_status_at": ev.at,
+        "n_statuses": _F.n_statuses + 1,
+    }
     if len(fact.statuses or "") < 190:
-        fact.statuses = f"{fact.statuses},{ev.code}" if fact.statuses else ev.code
-    if ev.code != COMPLETED or fact.completed_at is not None or fact.revoked:
-        return  # only the first 06 completes; a revoked document no longer counts
-    fact.completed_at = ev.at
+        changes["statuses"] = f"{fact.statuses},{ev.code}" if fact.statuses else ev.code
+    completes = ev.code == COMPLETED and fact.completed_at is None and not fact.revoked
+    if completes:  # only the first 06 completes; a revoked document no longer counts
+        changes["completed_at"] = ev.at
+    conn.execute(update(MetricDocument.__table__).where(key).values(**changes))
+    if not completes:
+        return
     ms = _ms(ev.at, fact.sent_at)
     buf.add(who, ev.at, completed=1, done_ms=ms)
     buf.latency_ms(who, ev.at, "C", ms)
-    if fact.due_at is not None and not fact.revoked:
+    if fact.due_at is not None:
         on_time = ev.at < fact.due_at
         buf.add(who, _due_instant(fact.due_at), on_time=int(on_time), late=int(not on_time))
 
@@ -240,10 +270,12 @@ def flush(session: Session) -> None:
     buf: Pending | None = session.info.pop(_KEY, None)
     if buf is None:
         return
+    if buf.facts:
+        session.connection().execute(insert(MetricDocument.__table__), buf.facts)
     if buf.periods:
-        order = [c.name for c in MetricPeriod.__table__.columns]
+        # Columns: agency_code, grain, period, then COUNTERS in order (checked at import).
         rows = [
-            tuple({"agency_code": a, "grain": g, "period": p, **incs}[c] for c in order)
+            (a, g, p, *[incs[c] for c in COUNTERS])
             for (a, g, p), incs in sorted(buf.periods.items())
         ]
         _upsert(session, MetricPeriod.__table__, ["agency_code", "grain", "period"], rows, COUNTERS)
@@ -255,6 +287,14 @@ def flush(session: Session) -> None:
         rows = [(*key, n) for key, n in sorted(buf.latency.items())]
         keys = ["agency_code", "grain", "period", "kind", "bucket"]
         _upsert(session, MetricLatency.__table__, keys, rows, ["n"])
+
+
+assert [c.name for c in MetricPeriod.__table__.columns] == [
+    "agency_code",
+    "grain",
+    "period",
+    *COUNTERS,
+]
 
 
 @event.listens_for(Session, "before_commit")
