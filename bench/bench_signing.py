@@ -139,10 +139,14 @@ def _run(pki, rounds: int) -> int:
     key, cert, chain = pki.key["leader"], pki.cert["leader"], [str(pki.intermediate)]
 
     def naive_sign() -> bytes:
-        s = signers.SimpleSigner.load(str(key), str(cert), ca_chain_files=chain)
-        w = IncrementalPdfFileWriter(io.BytesIO(pdf))
-        meta = signers.PdfSignatureMetadata(field_name="Sig1")
-        return signers.sign_pdf(w, meta, signer=s).getvalue()
+        _speedups.uninstall()
+        try:
+            s = signers.SimpleSigner.load(str(key), str(cert), ca_chain_files=chain)
+            w = IncrementalPdfFileWriter(io.BytesIO(pdf))
+            meta = signers.PdfSignatureMetadata(field_name="Sig1")
+            return signers.sign_pdf(w, meta, signer=s).getvalue()
+        finally:
+            _speedups.install()
 
     clear_signer_cache()
     loaded = load_pem(key, cert, chain)

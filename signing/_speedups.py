@@ -20,15 +20,26 @@
    the same bytes, already parsed. asn1crypto objects are only read during validation, and
    its lazy parsing stores complete values, so sharing them between threads is safe.
 
+4. Encoding new ASN.1 structures while signing. asn1crypto marks a structure it did not parse
+   as "mutated" for good, so every access to its encoding re-encodes the whole subtree, and
+   building a CMS signature re-encodes the same small values hundreds of times (most of the
+   cost of a signature). Inside ``fast_encoding()`` (only around pyHanko's signing call, on
+   that thread) a structure is marked clean once encoded; a later ``__setitem__`` marks it
+   mutated again, as usual. Every signature made this way is checked by poppler's pdfsig and
+   our validator in the tests.
+
 ``install()`` is idempotent; ``uninstall()`` exists so a benchmark can measure plain pyHanko.
 """
 
 from __future__ import annotations
 
 import binascii
+import contextlib
 import functools
 import re
+import threading
 
+from asn1crypto import core as _core
 from asn1crypto import x509 as _x509
 from pyhanko.pdf_utils import generic
 from pyhanko.sign import general as _general
@@ -137,6 +148,34 @@ def extract_certificate_info(signed_data) -> _general.SignedDataCerts:
     )
 
 
+_orig_seq_set = _core.Sequence._set_contents
+_orig_seqof_set = _core.SequenceOf._set_contents
+_encoding = threading.local()
+
+
+def _seq_set_contents(self, force=False):
+    _orig_seq_set(self, force)
+    if getattr(_encoding, "fast", False):
+        self._mutated = False
+
+
+def _seqof_set_contents(self, force=False):
+    _orig_seqof_set(self, force)
+    if getattr(_encoding, "fast", False):
+        self._mutated = False
+
+
+@contextlib.contextmanager
+def fast_encoding():
+    """Within this block, on this thread, encoded ASN.1 structures are kept (see 4.)."""
+    before = getattr(_encoding, "fast", False)
+    _encoding.fast = True
+    try:
+        yield
+    finally:
+        _encoding.fast = before
+
+
 def install() -> None:
     generic.read_hex_string_from_stream = read_hex_string_from_stream
     _x509.NameTypeAndValue._ldap_string_prep = _ldap_string_prep
@@ -144,6 +183,8 @@ def install() -> None:
     _x509.Name.__eq__ = _name_eq
     _x509.Name.__ne__ = _name_ne
     _generic_cms.extract_certificate_info = extract_certificate_info
+    _core.Sequence._set_contents = _seq_set_contents
+    _core.SequenceOf._set_contents = _seqof_set_contents
 
 
 def uninstall() -> None:
@@ -153,3 +194,5 @@ def uninstall() -> None:
     _x509.Name.__eq__ = _orig_name_eq
     _x509.Name.__ne__ = _orig_name_ne
     _generic_cms.extract_certificate_info = _orig_extract
+    _core.Sequence._set_contents = _orig_seq_set
+    _core.SequenceOf._set_contents = _orig_seqof_set

@@ -37,8 +37,11 @@ from pyhanko.sign.timestamps.requests_client import RequestsHTTPTimeStamper
 from pyhanko.stamp import StaticStampStyle, TextStamp, TextStampStyle
 from pyhanko_certvalidator import ValidationContext
 
+from signing import _speedups
 from signing.fonts import ScaledGlyphAccumulatorFactory, default_serif_font, stamp_font
 from signing.trust import load_certs
+
+_speedups.install()
 
 log = logging.getLogger(__name__)
 Level = Literal["B-B", "B-T", "B-LT", "B-LTA"]
@@ -533,7 +536,7 @@ def sign_pdf(
     try:
         # A PKCS#11 session is not safe for concurrent use; software keys would be, but one
         # lock per signer keeps the rule simple.
-        with signer.lock:
+        with signer.lock, _speedups.fast_encoding():
             try:
                 pdf_signer.sign_pdf(writer, bytes_reserved=reserve, output=out)
             except Exception as exc:

@@ -287,7 +287,9 @@ def _validate_into(rep: PdfReport, data: bytes, cfg: ValidationConfig, deadline)
         _file_failure(rep, "SIG_MALFORMED", f"the PDF structure is broken: {_short(exc)}")
         return
     try:
-        unsupported = _unsupported_signatures(reader, embedded)
+        unsupported = (
+            _unsupported_signatures(reader, embedded) if _maybe_skipped(data, embedded) else []
+        )
     except Exception:  # the supported ones still get their verdict
         unsupported = []
     if not embedded:
@@ -323,6 +325,20 @@ def _open_encrypted(reader: PdfFileReader) -> bool:
         return False
 
 
+_SUBFILTER_RE = re.compile(rb"/SubFilter\s*/([^\s/<>\[\]()]+)")
+_BYTERANGE_RE = re.compile(rb"/ByteRange\s*\[")
+_SUPPORTED = {b"adbe.pkcs7.detached", b"ETSI.CAdES.detached", b"ETSI.RFC3161", b"PBAD.PAdES"}
+
+
+def _maybe_skipped(data: bytes, embedded) -> bool:
+    """Cheap test of whether pyHanko may have skipped a signature: signature dictionaries are
+    never in object streams (their /Contents offsets are in the raw file), so an unknown
+    /SubFilter or more /ByteRange arrays than signatures shows in the bytes."""
+    if any(sf not in _SUPPORTED for sf in _SUBFILTER_RE.findall(data)):
+        return True
+    return len(_BYTERANGE_RE.findall(data)) > len(embedded)
+
+
 def _unsupported_signatures(reader: PdfFileReader, embedded) -> list[SignatureReport]:
     """Filled signature fields pyHanko skipped (SubFilter it does not validate)."""
     from pyhanko.sign.fields import enumerate_sig_fields
@@ -335,14 +351,14 @@ def _unsupported_signatures(reader: PdfFileReader, embedded) -> list[SignatureRe
         sub = str(value.get_object().get("/SubFilter", "")).lstrip("/")
         i = len(embedded) + len(out) + 1
         sr = SignatureReport(i, name, "signature", INDETERMINATE, None, subfilter=sub or None)
-        if sub == "adbe.x509.rsa_sha1":
+        if sub in ("adbe.x509.rsa_sha1", "adbe.pkcs7.sha1"):
             _fail(
                 sr,
                 INDETERMINATE,
                 "CRYPTO_CONSTRAINTS_FAILURE",
                 "SIG_WEAK_ALGORITHM",
                 f"signature[{i}]",
-                "legacy adbe.x509.rsa_sha1 signature (SHA-1)",
+                f"legacy {sub} signature (SHA-1)",
             )
         else:
             _fail(
