@@ -29,6 +29,7 @@ from archive.search import Query, conditions, iter_ids
 from archive.store import ObjectMissing, ObjectStore
 
 CHUNK = 1024 * 1024
+MAX_LISTED_BAGS = 1000
 NOT_IN_METADATA = {"access", "download", "export"}  # reading it is not part of its history
 
 
@@ -43,7 +44,8 @@ class ExportProblem:
 
 @dataclass
 class ExportResult:
-    bags: list[Path] = field(default_factory=list)
+    bag_count: int = 0
+    bags: list[Path] = field(default_factory=list)  # the first MAX_LISTED_BAGS, memory stays flat
     records: int = 0
     objects: int = 0
     bytes: int = 0
@@ -269,7 +271,9 @@ def _write_bag(
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
-    result.bags.append(final)
+    result.bag_count += 1
+    if len(result.bags) < MAX_LISTED_BAGS:
+        result.bags.append(final)
     result.records += len(exported)
     for record_id in exported:
         log_event(conn, record_id, "export", actor, {"bag": bag_name})

@@ -85,11 +85,16 @@ def fts5_query(words: list[str]) -> str:
     return " ".join('"' + w.replace('"', '""') + '"' for w in words)
 
 
-def text_condition(conn, words: list[str]):  # type: ignore[no-untyped-def]
-    """The full-text clause: every word, through the full-text index (text-first)."""
+def text_condition(conn, words: list[str], *, ordered_walk: bool = False):  # type: ignore[no-untyped-def]
+    """The full-text clause: every word, through the full-text index (text-first).
+
+    SQLite, `ordered_walk`: the matches become a set that rows are checked against while an
+    index is walked in result order (`+id` keeps SQLite from looking each match up by id and
+    sorting them all); worth it when matches are not rare, as the walk stops at the page."""
     if c.dialect_of(conn) == "postgresql":
         return _pg_match(words)
-    return c.records.c.id.in_(
+    column = literal_column("+archive_records.id") if ordered_walk else c.records.c.id
+    return column.in_(
         select(literal_column("rowid"))
         .select_from(sql_text(c.FTS_TABLE))
         .where(
@@ -115,7 +120,7 @@ ROWS_FIRST_SCAN = 5000
 
 
 def conditions(  # type: ignore[no-untyped-def]
-    conn, q: Query, *, extra: list | None = None, with_text: bool = True
+    conn, q: Query, *, extra: list | None = None, with_text: bool = True, ordered_walk: bool = False
 ) -> list:
     """The WHERE clauses of a query (bound parameters only)."""
     r = c.records.c
@@ -142,7 +147,7 @@ def conditions(  # type: ignore[no-untyped-def]
     where.extend(extra or [])
     words = tokens(q.text or "") if with_text else []
     if words:
-        where.append(text_condition(conn, words))
+        where.append(text_condition(conn, words, ordered_walk=ordered_walk))
     return where
 
 
@@ -177,13 +182,16 @@ def search(  # type: ignore[no-untyped-def]
         conn.execute(sql_text("SET LOCAL jit = off"))
     words = tokens(clean(text or ""))
     rows: list[dict[str, Any]] | None = None
+    seen = 0
     if words:
         structured = conditions(conn, q, extra=extra, with_text=False)
-        rows = _rows_first(conn, structured, words, limit + 1, pg)
+        rows, seen = _rows_first(conn, structured, words, limit + 1, pg)
     if rows is None:
         # No words, or the rows-first attempt did not settle the page: the words are rare
-        # where the other filters point, so the full-text index leads.
-        rows = _fetch(conn, conditions(conn, q, extra=extra), limit)
+        # where the other filters point, so the full-text index leads. If the probe saw some
+        # matches they are not that rare: walk in order against the set of matches.
+        where = conditions(conn, q, extra=extra, ordered_walk=seen > 0)
+        rows = _fetch(conn, where, limit)
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
@@ -211,12 +219,13 @@ def _fetch(conn, where: list, limit: int) -> list[dict[str, Any]]:  # type: igno
 
 def _rows_first(  # type: ignore[no-untyped-def]
     conn, structured: list, words: list[str], want: int, pg: bool
-) -> list[dict[str, Any]] | None:
+) -> tuple[list[dict[str, Any]] | None, int]:
     """Walk the newest rows the other filters select (ROWS_FIRST_PROBE, then up to
     ROWS_FIRST_SCAN when the probe's density promises a full page), in result order, and
-    keep those whose own text has every word; stop at `want`. Returns the page when that
-    settles it (enough matches, or no more rows to walk), else None: the words are rare
-    where the filters point, and the full-text index should lead.
+    keep those whose own text has every word; stop at `want`. Returns (the page, matches seen
+    in the probe) when that settles it (enough matches, or no more rows to walk), else
+    (None, matches seen): the words are rare where the filters point, and the full-text index
+    should lead.
 
     Why: neither engine can order full-text matches by date. SQLite's FTS5 gives the planner
     no statistics; PostgreSQL multiplies word selectivities as if independent, which words of
@@ -225,16 +234,17 @@ def _rows_first(  # type: ignore[no-untyped-def]
     Each row is tested on what it stores: PostgreSQL its tsvector, SQLite its folded text with
     `instr(" word ")` — no pattern syntax, and no FTS5 doclist seek per row."""
     rows = _walk(conn, structured, words, want, pg, ROWS_FIRST_PROBE)
-    if len(rows) >= want:
-        return rows
+    seen = len(rows)
+    if seen >= want:
+        return rows, seen
     if _bounded_count(conn, structured, ROWS_FIRST_PROBE) < ROWS_FIRST_PROBE:
-        return rows  # walked every row the filters select
-    if len(rows) * ROWS_FIRST_SCAN < want * ROWS_FIRST_PROBE:
-        return None  # too sparse for the longer walk to fill the page: don't pay for it
+        return rows, seen  # walked every row the filters select
+    if seen * ROWS_FIRST_SCAN < want * ROWS_FIRST_PROBE:
+        return None, seen  # too sparse for the longer walk to fill the page: don't pay for it
     rows = _walk(conn, structured, words, want, pg, ROWS_FIRST_SCAN)
     if len(rows) >= want or _bounded_count(conn, structured, ROWS_FIRST_SCAN) < ROWS_FIRST_SCAN:
-        return rows
-    return None
+        return rows, seen
+    return None, seen
 
 
 def _bounded_count(conn, structured: list, cap: int) -> int:  # type: ignore[no-untyped-def]

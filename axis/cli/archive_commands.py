@@ -301,7 +301,7 @@ def export_command(
             progress=lambda n: bar.advance(task, n),
         )
     console.print(
-        f"{len(result.bags)} bag(s), {result.records} record(s), {result.objects} object(s), "
+        f"{result.bag_count} bag(s), {result.records} record(s), {result.objects} object(s), "
         f"{result.bytes} bytes -> {out}"
     )
     for p in result.problems:

@@ -33,7 +33,7 @@ def test_one_valid_bag_per_record(conn: Connection, local_store, make_record, tm
     )
     assert result.ok and result.records == 1 and sum(ticks) == 1
     bag_dir = tmp_path / "out" / f"record-{rid}"
-    assert result.bags == [bag_dir]
+    assert result.bags == [bag_dir] and result.bag_count == 1
     assert validate_bag(bag_dir)
     bag = bagit.Bag(str(bag_dir))
     assert "sha256" in bag.algorithms
