@@ -12,7 +12,7 @@ import io
 import logging
 import os
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Literal
@@ -64,7 +64,7 @@ class Appearance:
     name: str = ""  # leader's full name, under the image
     position: str = ""  # e.g. "CHỦ TỊCH" or "KT. CHỦ TỊCH\nPHÓ CHỦ TỊCH", above the image
     number: str = ""  # number and symbol of the main document, e.g. "15/QĐ-UBND"
-    page: int = 0  # 0-based; attachment stamps are always on page 1
+    page: int = -1  # 0-based, negative from the end (default: last page); attachments: page 1
     box: tuple[float, float, float, float] | None = None  # x1, y1, x2, y2 in PDF points
     font: str | None = None  # TTF path; default Liberation Serif (Times New Roman metrics)
 
@@ -362,8 +362,15 @@ def _stamp_and_box(
     app: Appearance, reader: PdfFileReader, now: datetime
 ) -> tuple[object | None, tuple[float, float, float, float] | None, int]:
     if app.role == "invisible":
-        return None, None, app.page
-    width, height = _page_size(reader, 0 if app.role == "attachment" else app.page)
+        return None, None, 0
+    count = int(reader.root["/Pages"].get("/Count", 1))
+    page = 0 if app.role == "attachment" else app.page
+    if page < 0:
+        page += count
+    if not 0 <= page < count:
+        raise SigningError(f"page {app.page + 1 if app.page >= 0 else app.page} does not exist")
+    app = replace(app, page=page)
+    width, height = _page_size(reader, page)
     if app.role == "attachment":
         # Top right of page 1, text only, black, 10 pt: number/symbol and signing time.
         box = app.box or (

@@ -83,7 +83,10 @@ def sign(
     number: Annotated[
         str, typer.Option("--number", help='Number and symbol, e.g. "15/QĐ-UBND".')
     ] = "",
-    page: Annotated[int, typer.Option("--page", help="Page of the stamp (1-based).")] = 1,
+    page: Annotated[
+        int | None,
+        typer.Option("--page", help="Page of the stamp, 1-based (default: the last page)."),
+    ] = None,
     level: Annotated[str, typer.Option("--level", help="B-B | B-T | B-LT | B-LTA.")] = "B-B",
     tsa: Annotated[str | None, typer.Option("--tsa", help="RFC 3161 timestamp URL.")] = None,
     trust: Annotated[
@@ -137,7 +140,7 @@ def sign(
             name=name,
             position=position,
             number=number,
-            page=max(page, 1) - 1,
+            page=-1 if page is None else page - 1,
         )
         signed = sign_pdf(
             data,

@@ -192,3 +192,29 @@ def test_lt_step_embeds_revocation_data_for_earlier_signatures(pki, leader, agen
     sigs = [s for s in rep.signatures if s.kind == "signature"]
     assert [s.indication for s in sigs] == ["TOTAL_PASSED"] * 2, rep.render_summary()
     assert [s.pades_level for s in sigs] == ["B-LT", "B-LT"]
+
+
+def test_stamps_go_to_the_last_page_and_attachments_to_the_first(pki, leader, agency, images):
+    import io
+
+    from pyhanko.sign.fields import enumerate_sig_fields
+
+    sig_png, seal = images
+    doc = make_pdf(pages=3)
+    out = sign_pdf(
+        doc,
+        leader,
+        appearance=Appearance(
+            role="leader", image=str(sig_png), name="Nguyễn Văn An", position="CHỦ TỊCH"
+        ),
+    )
+    out = sign_pdf(out, agency, appearance=Appearance(role="attachment", number="15/QĐ-UBND"))
+    r = PdfFileReader(io.BytesIO(out))
+    kids = [ref.idnum for ref in r.root["/Pages"]["/Kids"]]  # flat page tree (make_pdf)
+    on_page = {
+        name: kids.index(ref.get_object().raw_get("/P").idnum)
+        for name, _v, ref in enumerate_sig_fields(r)
+    }
+    assert on_page == {"leader-1": 2, "attachment-1": 0}
+    with pytest.raises(SigningError, match="does not exist"):
+        sign_pdf(doc, leader, appearance=Appearance(role="leader", page=5))
