@@ -332,18 +332,40 @@ def _page_size(reader: PdfFileReader, page: int) -> tuple[float, float]:
     return float(box[2]) - float(box[0]), float(box[3]) - float(box[1])
 
 
-def _leader_rect(reader: PdfFileReader, page: int) -> tuple[float, ...] | None:
-    """Rectangle of the last leader signature already on the page, for the agency seal."""
-    found = None
+def _page_ids(reader: PdfFileReader) -> list[int]:
+    """Object numbers of the pages, in order."""
+    out: list[int] = []
+
+    def walk(node) -> None:
+        for ref in node.get_object()["/Kids"]:
+            kid = ref.get_object()
+            if "/Kids" in kid:
+                walk(kid)
+            else:
+                out.append(ref.idnum)
+
+    walk(reader.root["/Pages"])
+    return out
+
+
+def _leader_widget(reader: PdfFileReader) -> tuple[tuple[float, ...] | None, int | None]:
+    """Rectangle and page of the last leader signature, for the agency seal."""
+    found: tuple[tuple[float, ...] | None, int | None] = (None, None)
     for name, _value, ref in fields.enumerate_sig_fields(reader, filled_status=True):
         if not name.startswith("leader"):
             continue
-        fld = ref.get_object()
-        rect = fld.get("/Rect")
-        if rect is None and "/Kids" in fld:
-            rect = fld["/Kids"][0].get_object().get("/Rect")
-        if rect is not None:
-            found = tuple(float(v) for v in rect)
+        widget = ref.get_object()
+        if "/Rect" not in widget and "/Kids" in widget:
+            widget = widget["/Kids"][0].get_object()
+        rect = widget.get("/Rect")
+        if rect is None:
+            continue
+        page = None
+        try:
+            page = _page_ids(reader).index(widget.raw_get("/P").idnum)
+        except Exception:  # no /P, or not a reference: page unknown
+            page = None
+        found = (tuple(float(v) for v in rect), page)
     return found
 
 
@@ -364,6 +386,7 @@ def _stamp_and_box(
     if app.role == "invisible":
         return None, None, 0
     count = int(reader.root["/Pages"].get("/Count", 1))
+    requested_page = app.page
     page = 0 if app.role == "attachment" else app.page
     if page < 0:
         page += count
@@ -417,7 +440,9 @@ def _stamp_and_box(
         raise SigningError("the agency signature needs the seal image (--image)")
     box = app.box
     if box is None:
-        lead = _leader_rect(reader, app.page)
+        lead, lead_page = _leader_widget(reader)
+        if lead is not None and lead_page is not None and requested_page == -1:
+            page = lead_page  # the seal goes where the leader signed
         if lead is None:
             lead = (width - 20 * MM - 220, 60 * MM, width - 20 * MM, 60 * MM + 120)
         x1, y1, x2, y2 = lead
@@ -436,7 +461,7 @@ def _stamp_and_box(
             margins=layout.Margins.uniform(0),
         ),
     )
-    return style, box, app.page
+    return style, box, page
 
 
 # -- signing -------------------------------------------------------------------------------

@@ -218,3 +218,12 @@ def test_stamps_go_to_the_last_page_and_attachments_to_the_first(pki, leader, ag
     assert on_page == {"leader-1": 2, "attachment-1": 0}
     with pytest.raises(SigningError, match="does not exist"):
         sign_pdf(doc, leader, appearance=Appearance(role="leader", page=5))
+    # the seal follows the leader's signature to its page
+    out = sign_pdf(doc, leader, appearance=Appearance(role="leader", page=1, name="An"))
+    out = sign_pdf(out, agency, appearance=Appearance(role="agency", image=str(seal)))
+    r = PdfFileReader(io.BytesIO(out))
+    kids = [ref.idnum for ref in r.root["/Pages"]["/Kids"]]
+    pages = {
+        n: kids.index(f.get_object().raw_get("/P").idnum) for n, _v, f in enumerate_sig_fields(r)
+    }
+    assert pages == {"leader-1": 1, "agency-1": 1}
