@@ -205,3 +205,25 @@ def test_legal_hold_reaches_the_store(conn: Connection, local_store, make_record
         local_store.delete(key)
     set_legal_hold(conn, local_store, rid, False, actor="archivist")
     assert local_store.stat(key).legal_hold is False
+
+
+def test_add_record_with_an_orm_session(engine, local_store) -> None:
+    """The hub writes records through its ORM Session, in the message's transaction."""
+    from sqlalchemy.orm import Session
+
+    from archive.search import search
+
+    pkg = make_document(subject="Ghi qua phiên ORM")
+    draft = archive_package(
+        local_store,
+        pkg,
+        package=b"<orm/>",
+        message_id=f"m-orm-{engine.dialect.name}",
+        retention_years=5,
+    )
+    with Session(engine) as session:
+        rid = add_record(session, draft)
+        revoke_document(session, pkg.document_id, pkg.sender.organ_id, actor="hub")
+        assert [r["id"] for r in search(session, text="phien orm").items] == [rid]
+        assert get_record(session, rid).record["state"] == c.FROZEN
+        session.rollback()
