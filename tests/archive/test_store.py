@@ -239,3 +239,41 @@ def test_open_store_urls(tmp_path: Path, moto_endpoint: str) -> None:
         open_store("ftp://host/x")
     with pytest.raises(ValueError):
         open_store(f"s3://{moto_endpoint}/bucket")
+
+
+def test_s3_server_answering_5xx_is_unavailable_quickly() -> None:
+    """A real HTTP server that answers 503 to everything (an S3 gateway whose backend is down)."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Down(BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            if length:
+                self.rfile.read(length)
+            body = b"<Error><Code>ServiceUnavailable</Code><Message>down</Message></Error>"
+            self.send_response(503)
+            self.send_header("Content-Type", "application/xml")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_PUT = do_HEAD = do_POST = do_DELETE = _answer
+
+        def log_message(self, *args) -> None:  # type: ignore[no-untyped-def]
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Down)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        s3 = S3Store(f"127.0.0.1:{server.server_port}", "k", "s", "axis-down", timeout=2.0)
+        started = time.monotonic()
+        with pytest.raises(StoreUnavailable):
+            s3.put(b"never acknowledged")
+        with pytest.raises(StoreUnavailable):
+            s3.check()
+        assert time.monotonic() - started < 10
+    finally:
+        server.shutdown()
+        server.server_close()
