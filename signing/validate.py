@@ -192,8 +192,10 @@ def _executor() -> concurrent.futures.ThreadPoolExecutor:
     global _pool
     with _pool_lock:
         if _pool is None:
+            # Generous: a worker still busy with a PDF that overran its deadline must not make
+            # the next PDFs queue behind it (threads waiting for the GIL cost little).
             _pool = concurrent.futures.ThreadPoolExecutor(
-                max_workers=max(4, 2 * (os.cpu_count() or 1)), thread_name_prefix="sigval"
+                max_workers=max(32, 4 * (os.cpu_count() or 1)), thread_name_prefix="sigval"
             )
         return _pool
 
