@@ -18,7 +18,7 @@ import math
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, event, insert, select, update
+from sqlalchemy import and_, bindparam, case, event, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from axis.adapters.metrics_tables import (
@@ -176,10 +176,36 @@ def on_rejected(session: Session, ev: MessageRejected) -> None:
 
 
 _F = MetricDocument.__table__.c
-
-
-def _fact_key(document_id: str, recipient: str):  # noqa: ANN202
-    return and_(_F.document_id == document_id, _F.recipient_code == recipient)
+_FACT = and_(_F.document_id == bindparam("d"), _F.recipient_code == bindparam("r"))
+# Built once: executing a ready statement skips building and keying it on every event.
+_ACK = (
+    update(MetricDocument.__table__)
+    .where(_FACT, _F.message_id == bindparam("m"), _F.acked_at.is_(None))
+    .values(acked_at=bindparam("at"))
+)
+_CODE = bindparam("status_code")
+_DONE = bindparam("done", type_=_F.completed_at.type)
+# One statement per status: the status appended to the row (the list shows them in order), the
+# first 06 of a document not revoked sets completed_at, and the row's times come back.
+_STATUS = (
+    update(MetricDocument.__table__)
+    .where(_FACT)
+    .values(
+        last_status=_CODE,
+        last_status_at=bindparam("at"),
+        n_statuses=_F.n_statuses + 1,
+        statuses=case(
+            (func.length(_F.statuses) >= 190, _F.statuses),
+            (_F.statuses == "", _CODE),
+            else_=_F.statuses + "," + _CODE,
+        ),
+        completed_at=case(
+            (and_(_F.completed_at.is_(None), _F.revoked.is_(False)), _DONE),
+            else_=_F.completed_at,
+        ),
+    )
+    .returning(_F.sent_at, _F.due_at, _F.completed_at)
+)
 
 
 def on_acknowledged(session: Session, ev: Acknowledged) -> None:
@@ -188,13 +214,7 @@ def on_acknowledged(session: Session, ev: Acknowledged) -> None:
         return
     # Core statements on the unit of work's connection: no ORM objects on the hot path.
     done = session.connection().execute(
-        update(MetricDocument.__table__)
-        .where(
-            _fact_key(msg.document_id, ev.delivery.recipient_code),
-            _F.message_id == msg.id,
-            _F.acked_at.is_(None),
-        )
-        .values(acked_at=ev.at)
+        _ACK, {"d": msg.document_id, "r": ev.delivery.recipient_code, "m": msg.id, "at": ev.at}
     )
     if done.rowcount != 1:
         return  # not a counted document (a revoke or update package, or from before figures)
@@ -212,24 +232,25 @@ def on_status(session: Session, ev: StatusRecorded) -> None:
     buf.code(who, ev.at, "S", ev.code)
     if ev.document_message is None:
         return
-    conn = session.connection()
-    key = _fact_key(ev.document_message.document_id, ev.agency_code)
-    fact = conn.execute(
-        select(_F.sent_at, _F.due_at, _F.completed_at, _F.revoked, _F.statuses).where(key)
-    ).one_or_none()
+    done = ev.at if ev.code == COMPLETED else None
+    fact = (
+        session.connection()
+        .execute(
+            _STATUS,
+            {
+                "d": ev.document_message.document_id,
+                "r": ev.agency_code,
+                "status_code": ev.code,
+                "at": ev.at,
+                "done": done,
+            },
+        )
+        .one_or_none()
+    )
     if fact is None:
         return  # a recall (13) from the sender, or a document from before the figures
-    changes = {
-        "last_status": ev.code,
-        "last_status_at": ev.at,
-        "n_statuses": _F.n_statuses + 1,
-    }
-    if len(fact.statuses or "") < 190:
-        changes["statuses"] = f"{fact.statuses},{ev.code}" if fact.statuses else ev.code
-    completes = ev.code == COMPLETED and fact.completed_at is None and not fact.revoked
-    if completes:  # only the first 06 completes; a revoked document no longer counts
-        changes["completed_at"] = ev.at
-    conn.execute(update(MetricDocument.__table__).where(key).values(**changes))
+    # Only the first 06 completes (and a revoked document no longer counts).
+    completes = done is not None and fact.completed_at == done
     if not completes:
         return
     ms = _ms(ev.at, fact.sent_at)
