@@ -315,6 +315,20 @@ def draft_row(draft: RecordDraft) -> dict[str, Any]:
     }
 
 
+def fit(table, row: dict[str, Any]) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """A row that the table accepts on every engine: text without NUL, cut to the column's
+    length (PostgreSQL refuses both; a sender's over-long field must not fail the hub's
+    transaction — the package object keeps the full value)."""
+    out = dict(row)
+    for col in table.columns:
+        value = out.get(col.name)
+        if isinstance(value, str):
+            value = value.replace("\x00", "")
+            length = getattr(col.type, "length", None)
+            out[col.name] = value[:length] if length else value
+    return out
+
+
 def index_text(conn, record_id: int, text: str) -> None:  # type: ignore[no-untyped-def]
     """Keep SQLite's FTS5 index in step (PostgreSQL's tsvector column is generated)."""
     if c.dialect_of(conn) == "sqlite":
@@ -332,33 +346,39 @@ def add_record(conn, draft: RecordDraft, *, actor: str = "hub") -> int:  # type:
     ).scalar()
     if existing is not None:
         return int(existing)
-    row = draft_row(draft)
+    row = fit(c.records, draft_row(draft))
     record_id = int(conn.execute(insert(c.records).returning(c.records.c.id), row).scalar_one())
     index_text(conn, record_id, row["search_text"])
     if draft.recipients:
-        seen: dict[str, str] = {}
+        unique: dict[str, dict[str, Any]] = {}
         for organ_id, organ_name in draft.recipients:
-            seen.setdefault(organ_id, organ_name)
-        conn.execute(
-            insert(c.recipients),
-            [
-                {"record_id": record_id, "organ_id": o, "organ_name": n, "state": c.ACTIVE}
-                for o, n in seen.items()
-            ],
-        )
+            rec = fit(
+                c.recipients,
+                {
+                    "record_id": record_id,
+                    "organ_id": organ_id,
+                    "organ_name": organ_name,
+                    "state": c.ACTIVE,
+                },
+            )
+            unique.setdefault(rec["organ_id"], rec)
+        conn.execute(insert(c.recipients), list(unique.values()))
     if draft.objects:
         conn.execute(
             insert(c.objects),
             [
-                {
-                    "record_id": record_id,
-                    "name": o.name,
-                    "role": o.role,
-                    "sha256": o.sha256,
-                    "size": o.size,
-                    "content_type": o.content_type,
-                    "created_at": draft.accepted_at,
-                }
+                fit(
+                    c.objects,
+                    {
+                        "record_id": record_id,
+                        "name": o.name,
+                        "role": o.role,
+                        "sha256": o.sha256,
+                        "size": o.size,
+                        "content_type": o.content_type,
+                        "created_at": draft.accepted_at,
+                    },
+                )
                 for o in draft.objects
             ],
         )

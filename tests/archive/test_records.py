@@ -227,3 +227,24 @@ def test_add_record_with_an_orm_session(engine, local_store) -> None:
         assert [r["id"] for r in search(session, text="phien orm").items] == [rid]
         assert get_record(session, rid).record["state"] == c.FROZEN
         session.rollback()
+
+
+def test_overlong_sender_fields_do_not_fail_the_transaction(conn: Connection, local_store) -> None:
+    """PostgreSQL refuses values longer than a VARCHAR; the catalog cuts them (the package
+    object keeps the full text)."""
+    from formats.model import Code, Organization
+
+    pkg = make_document(
+        code=Code(number="9" * 100, notation="QĐ-" + "X" * 300),
+        recipients=[],
+    )
+    pkg.recipients = [Organization(organ_id="000.00.00.G06" + "9" * 100, organ_name="N" * 900)]
+    pkg.subject = "Chủ đề " * 2000
+    draft = archive_package(
+        local_store, pkg, package=b"<long/>", message_id="m-long", retention_years=5
+    )
+    rid = add_record(conn, draft)
+    view = get_record(conn, rid)
+    assert len(view.record["code_number"]) == 32
+    assert view.record["subject"].startswith("Chủ đề")
+    assert len(view.recipients[0]["organ_id"]) == 64
