@@ -304,7 +304,7 @@ def _validate_into(rep: PdfReport, data: bytes, cfg: ValidationConfig, deadline)
         return
     extra = _embedded_certs(embedded)
     vc = eng.context(reader, extra)
-    doc = _DocFacts.collect(reader, embedded, reader, extra)
+    doc = _DocFacts.collect(reader, embedded, extra)
     try:
         for i, es in enumerate(embedded, start=1):
             if deadline is not None and time.perf_counter() > deadline:
@@ -394,7 +394,7 @@ class _DocFacts:
     extra_certs: list[x509.Certificate]
 
     @classmethod
-    def collect(cls, reader: PdfFileReader, embedded, rd, extra) -> _DocFacts:
+    def collect(cls, reader: PdfFileReader, embedded, extra) -> _DocFacts:
         revinfo = False
         try:
             dss = reader.root.get("/DSS")
@@ -410,7 +410,7 @@ class _DocFacts:
                     ts_revs.append(es.signed_revision)
             except Exception:
                 continue
-        return cls(revinfo, ts_revs, rd, extra)
+        return cls(revinfo, ts_revs, reader, extra)
 
 
 # -- one signature ---------------------------------------------------------------------------
