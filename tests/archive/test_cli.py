@@ -80,7 +80,10 @@ def test_search_show_get(hub_env, tmp_path: Path) -> None:
     shown = json.loads(res.stdout)
     assert shown["record"]["subject"] == "Về việc điều động cán bộ"
     assert shown["validation_report"] == {"findings": []}
-    assert run("show", "msg-1").exit_code == 0
+    res = run("show", "msg-1")
+    assert res.exit_code == 0, res.output
+    assert "Kế hoạch chuyển đổi số" in res.stdout and "Validation report" in res.stdout
+    assert "package.edxml" in res.stdout and "create" in res.stdout
     assert run("show", "424242").exit_code == 1
 
     out = tmp_path / "qd.pdf"
@@ -109,7 +112,10 @@ def test_export_audit_and_disposition(hub_env, tmp_path: Path) -> None:
     assert [b.name for b in bags] == [f"record-{ids[0]}", f"record-{ids[1]}"]
     assert all(validate_bag(b) for b in bags)
 
-    assert run("audit").exit_code == 0
+    res = run("audit")
+    assert res.exit_code == 0 and "0 missing, 0 altered" in res.stdout
+    res = run("disposition")
+    assert res.exit_code == 0 and "1 record(s) past retention" in res.stdout
     res = run("audit", "--sample", "2", "--json")
     assert res.exit_code == 0 and json.loads(res.stdout)["checked"] == 2
     key = json.loads(run("show", str(ids[1]), "--json").stdout)["record"]["package_sha256"]
