@@ -110,8 +110,12 @@ def revision(message: Annotated[str, typer.Option("-m", help="what the revision 
     settings, engine = _engine()
     try:
         migrations.upgrade(engine)
+        head = migrations.head()
+        rev_id = f"{int(head) + 1:04d}" if head.isdigit() else None  # 0001, 0002, ...
         with engine.begin() as conn:
-            command.revision(migrations.alembic_config(conn), message=message, autogenerate=True)
+            command.revision(
+                migrations.alembic_config(conn), message=message, autogenerate=True, rev_id=rev_id
+            )
     finally:
         engine.dispose()
 

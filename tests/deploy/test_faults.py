@@ -42,11 +42,17 @@ def test_a_worker_killed_mid_delivery_is_recovered_by_another(
     receiver.release.set()
     second = axis_process(env, "worker", log=tmp_path / "worker2.log")
     try:
-        wait_for(
-            lambda: deployment.timeline(receipt["id"])[HOOKED]["acked_at"],
-            timeout=60,
-            what="redelivery after the lease expired",
-        )
+        try:
+            wait_for(
+                lambda: deployment.timeline(receipt["id"])[HOOKED]["acked_at"],
+                timeout=90,
+                what="redelivery after the lease expired",
+            )
+        except AssertionError as exc:
+            line = deployment.timeline(receipt["id"])[HOOKED]
+            raise AssertionError(
+                f"{exc}\n{line}\n{(tmp_path / 'worker2.log').read_text()}"
+            ) from None
     finally:
         second.send_signal(signal.SIGTERM)
         assert second.wait(20) == 0, (tmp_path / "worker2.log").read_text()
