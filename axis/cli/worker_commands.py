@@ -61,6 +61,17 @@ def worker(
     log.info("stopped: %d delivered, %d failed attempts", w.delivered, w.failed)
 
 
+@app.command("push-prune")
+def push_prune(
+    days: Annotated[float, typer.Option(help="keep finished push jobs younger than this")] = 90,
+) -> None:
+    """Delete finished push jobs and their attempts older than --days (dead letters stay)."""
+    from axis.service import push
+
+    jobs, attempts = push.prune(_hub().db, older_than_days=days)
+    console.print(f"{jobs} finished push job(s) and {attempts} attempt(s) deleted")
+
+
 @agency_app.command("webhook")
 def agency_webhook(
     code: str,

@@ -31,7 +31,7 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from axis.adapters.database import Database
@@ -498,6 +498,26 @@ def queue_stats(db: Database) -> dict:
         },
         "oldest_due_s": round((now - oldest).total_seconds(), 3) if oldest else 0.0,
     }
+
+
+def prune(db: Database, *, older_than_days: float) -> tuple[int, int]:
+    """Delete finished jobs (done, dropped) and their attempts older than the given age, so the
+    tables do not grow for years; dead letters are kept until retried. Returns (jobs, attempts).
+    """
+    cutoff = utcnow() - timedelta(days=older_than_days)
+    with db.write() as session:
+        old = (
+            select(PushJob.id)
+            .where(PushJob.state.in_(("done", "dropped")), PushJob.finished_at < cutoff)
+            .scalar_subquery()
+        )
+        attempts = session.execute(delete(PushAttempt).where(PushAttempt.job_id.in_(old)))
+        jobs = session.execute(
+            delete(PushJob).where(
+                PushJob.state.in_(("done", "dropped")), PushJob.finished_at < cutoff
+            )
+        )
+        return jobs.rowcount, attempts.rowcount
 
 
 # -- the timeline -----------------------------------------------------------------------------

@@ -170,3 +170,14 @@ def test_webhook_admin_validates_and_lists_without_secrets(deployment, receiver)
             agency.put(f"/v1/admin/webhooks/{HOOKED}", json={"url": receiver.url}).status_code
             == 403
         )
+
+
+def test_finished_jobs_are_pruned_but_dead_letters_kept(deployment, receiver):
+    deployment.hook(HOOKED, receiver.url)
+    receipt = deployment.send(document(7))
+    with WorkerThread(deployment, fast_settings()):
+        wait_for(lambda: deployment.timeline(receipt["id"])[HOOKED]["acked_at"], what="the ack")
+    db = deployment.live.hub.db
+    assert push.prune(db, older_than_days=1) == (0, 0)  # too recent
+    assert push.prune(db, older_than_days=0) == (1, 1)
+    assert "push" not in deployment.timeline(receipt["id"])[HOOKED]
