@@ -41,6 +41,7 @@ class Settings(BaseSettings):
     cert_agency_map: str | None = None
 
     inbox_page_max: int = 500
+    signers: str | None = None  # file of signers whose keys the hub holds (POST /v1/sign)
 
     # Per-agency figures (issue 6): recorded in the same transaction as the messages.
     metrics_enabled: bool = True

@@ -14,14 +14,15 @@ from formats.findings import Finding
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 
-ROLES = ("agency", "operator", "archivist")
+ROLES = ("agency", "operator", "archivist", "signer")
 
 
 @dataclass(frozen=True)
 class Principal:
     key_id: str
-    role: str  # agency | operator | archivist
+    role: str  # agency | operator | archivist | signer
     agency_code: str | None = None
+    signer_id: str | None = None  # for a signer key: the leader or seal it may sign as
 
     @property
     def is_operator(self) -> bool:

@@ -59,8 +59,9 @@ class ApiKey(Base):
 
     key_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     secret_hash: Mapped[str] = mapped_column(String(64))  # SHA-256 hex of the secret part
-    role: Mapped[str] = mapped_column(String(16))  # agency | operator | archivist
+    role: Mapped[str] = mapped_column(String(16))  # agency | operator | archivist | signer
     agency_code: Mapped[str | None] = mapped_column(ForeignKey("agencies.code"), index=True)
+    signer_id: Mapped[str | None] = mapped_column(String(100))  # see AXIS_SIGNERS
     label: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

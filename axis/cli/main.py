@@ -193,6 +193,33 @@ def key_list(
     console.print(table)
 
 
+signer_app = typer.Typer(help="Signers whose keys the hub holds (AXIS_SIGNERS).",
+                         no_args_is_help=True)
+app.add_typer(signer_app, name="signer")
+
+
+@signer_app.command("list")
+def signer_list() -> None:
+    """The signers configured in AXIS_SIGNERS."""
+    hub = _hub()
+    table = Table("id", "agency", "role", "name", "position")
+    for s in hub.signers.signers.values():
+        table.add_row(s.id, s.agency, s.role, str(s.spec.get("name", "")),
+                      str(s.spec.get("position", "")))
+    console.print(table)
+
+
+@signer_app.command("key")
+def signer_key(signer_id: str) -> None:
+    """Issue an API key that signs as SIGNER_ID through POST /v1/sign (last line)."""
+    from axis.service.signers import issue_signer_key
+
+    hub = _hub()
+    key = _run(issue_signer_key, hub.db, hub.signers, signer_id)
+    console.print(f"new key for signer {signer_id} (shown once):")
+    print(key)
+
+
 for name in ("send", "inbox", "fetch", "ack", "status", "timeline"):
     app.command(name)(getattr(client, name))
 

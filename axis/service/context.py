@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from archive.store import ObjectStore
 from axis.adapters.database import Database
 from axis.config import Settings
 from axis.service.checks import PackageCheck
 from axis.service.events import EventBus
+from axis.service.signers import SignerRegistry
 
 
 @dataclass
@@ -18,6 +20,10 @@ class Hub:
     store: ObjectStore
     checks: list[PackageCheck] = field(default_factory=list)
     events: EventBus = field(default_factory=EventBus)
+
+    @cached_property
+    def signers(self) -> SignerRegistry:
+        return SignerRegistry(self.settings.signers, self.settings.trust_root_paths)
 
     def close(self) -> None:
         self.db.dispose()

@@ -24,11 +24,14 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def issue_key(session: Session, *, role: str, agency_code: str | None, label: str = "") -> str:
+def issue_key(session: Session, *, role: str, agency_code: str | None, label: str = "",
+              signer_id: str | None = None) -> str:
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}; expected one of {', '.join(ROLES)}")
-    if (role == "agency") != (agency_code is not None):
-        raise ValueError("an agency key names its agency; operator and archivist keys do not")
+    if (role in ("agency", "signer")) != (agency_code is not None):
+        raise ValueError("agency and signer keys name their agency; staff keys do not")
+    if (role == "signer") != (signer_id is not None):
+        raise ValueError("a signer key names the signer it signs as")
     key_id = secrets.token_hex(8)
     secret = secrets.token_urlsafe(32)
     session.add(
@@ -37,6 +40,7 @@ def issue_key(session: Session, *, role: str, agency_code: str | None, label: st
             secret_hash=_hash(secret),
             role=role,
             agency_code=agency_code,
+            signer_id=signer_id,
             label=label,
             created_at=utcnow(),
         )
@@ -59,7 +63,8 @@ def authenticate(db: Database, raw: str | None) -> Principal:
             raise Unauthorized("unknown API key", code="AUTH_INVALID")
         if row.revoked_at is not None:
             raise Unauthorized("this API key was revoked", code="AUTH_REVOKED")
-        return Principal(key_id=row.key_id, role=row.role, agency_code=row.agency_code)
+        return Principal(key_id=row.key_id, role=row.role, agency_code=row.agency_code,
+                         signer_id=row.signer_id)
 
 
 def revoke_key(db: Database, key_id: str) -> None:
