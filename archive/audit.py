@@ -153,24 +153,37 @@ def audit(  # type: ignore[no-untyped-def]
             progress(1)
     report.finished_at = datetime.now(UTC)
     if record_event:
-        detail = report.summary() | {
-            "sample": sample,
-            "since": _since(since).isoformat() if since is not None else None,
-        }
-        log_event(conn, None, "audit", actor, detail)
-        by_record: dict[int, list[ObjectProblem]] = {}
-        for p in report.problems:
-            by_record.setdefault(p.record_id, []).append(p)
-        for record_id, problems in by_record.items():
-            log_event(
-                conn,
-                record_id,
-                "audit",
-                actor,
-                {
-                    "problems": [
-                        {"name": p.name, "sha256": p.sha256, "problem": p.problem} for p in problems
-                    ]
-                },
-            )
+        record_audit(conn, report, actor=actor, sample=sample, since=since)
     return report
+
+
+def record_audit(  # type: ignore[no-untyped-def]
+    conn,
+    report: AuditReport,
+    *,
+    actor: str,
+    sample: int | None = None,
+    since: date | datetime | None = None,
+) -> None:
+    """The audit's events: one store-wide, one on each record with a problem. Separate from
+    `audit` so a long audit can read outside any write transaction and record in a short one."""
+    detail = report.summary() | {
+        "sample": sample,
+        "since": _since(since).isoformat() if since is not None else None,
+    }
+    log_event(conn, None, "audit", actor, detail)
+    by_record: dict[int, list[ObjectProblem]] = {}
+    for p in report.problems:
+        by_record.setdefault(p.record_id, []).append(p)
+    for record_id, problems in by_record.items():
+        log_event(
+            conn,
+            record_id,
+            "audit",
+            actor,
+            {
+                "problems": [
+                    {"name": p.name, "sha256": p.sha256, "problem": p.problem} for p in problems
+                ]
+            },
+        )

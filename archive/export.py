@@ -181,6 +181,7 @@ def _write_bag(
     actor: str,
     result: ExportResult,
     progress: Callable[[int], None] | None,
+    on_bag: Callable[[str, list[int]], None] | None,
 ) -> None:
     final = out_dir / bag_name
     partial = out_dir / f".partial-{bag_name}"
@@ -275,8 +276,11 @@ def _write_bag(
     if len(result.bags) < MAX_LISTED_BAGS:
         result.bags.append(final)
     result.records += len(exported)
-    for record_id in exported:
-        log_event(conn, record_id, "export", actor, {"bag": bag_name})
+    if on_bag is not None:
+        on_bag(bag_name, exported)
+    else:
+        for record_id in exported:
+            log_event(conn, record_id, "export", actor, {"bag": bag_name})
 
 
 def export_bags(
@@ -289,10 +293,16 @@ def export_bags(
     per: Literal["record", "file_code"] = "record",
     actor: str,
     progress: Callable[[int], None] | None = None,
+    on_bag: Callable[[str, list[int]], None] | None = None,
 ) -> ExportResult:
     """Write one BagIt bag per record (`record-<id>`) or per file code into `out_dir`.
     Records are those listed, else those matching `query` (default: all). A bag with a
-    missing or altered object is not written; the problem is reported in the result."""
+    missing or altered object is not written; the problem is reported in the result.
+
+    Each exported record gets an "export" event: on `conn` by default, or through
+    `on_bag(bag_name, record_ids)` — give that to write each bag's events in a short
+    transaction of its own, so a long export never holds the database's write lock (SQLite)
+    while the hub is accepting documents."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     result = ExportResult()
@@ -311,6 +321,7 @@ def export_bags(
                 actor=actor,
                 result=result,
                 progress=progress,
+                on_bag=on_bag,
             )
         return result
     if per != "file_code":
@@ -334,6 +345,7 @@ def export_bags(
                 actor=actor,
                 result=result,
                 progress=progress,
+                on_bag=on_bag,
             )
         return result
     where = conditions(conn, query or Query())
@@ -353,6 +365,7 @@ def export_bags(
             actor=actor,
             result=result,
             progress=progress,
+            on_bag=on_bag,
         )
     return result
 

@@ -43,8 +43,14 @@ err = Console(stderr=True)
 
 @dataclass
 class Context:
-    engine: Engine
+    engine: Engine  # reads (a plain BEGIN on SQLite: never blocks the hub)
     store: ObjectStore
+
+    @property
+    def writer(self) -> Engine:
+        """For short transactions that write: on the hub's SQLite engine `axis_write` makes
+        them BEGIN IMMEDIATE, so they queue behind the hub's writers instead of failing."""
+        return self.engine.execution_options(axis_write=True)
 
 
 def get_context() -> Context:
@@ -175,7 +181,7 @@ def show_command(
 ) -> None:
     """A record: its metadata, objects, recipients, history and validation report."""
     ctx = get_context()
-    with _failures(), ctx.engine.begin() as conn:
+    with _failures(), ctx.writer.begin() as conn:
         view = records.get_record(conn, ident, actor=_actor(actor))
         report = _report(ctx.store, view)
     data = view.to_dict() | {"validation_report": report}
@@ -246,7 +252,7 @@ def get_command(
 ) -> None:
     """Download one object of a record (the edXML package by default)."""
     ctx = get_context()
-    with _failures(), ctx.engine.begin() as conn:
+    with _failures(), ctx.writer.begin() as conn:
         row, stream = records.open_object(conn, ctx.store, ident, object_name, actor=_actor(actor))
         with stream:
             if str(output) == "-":
@@ -289,16 +295,25 @@ def export_command(
         raise typer.Exit(2)
     q = _query(agency, from_, to, type_, number, text, file_code)
     ctx = get_context()
-    with _failures(), ctx.engine.begin() as conn, _progress() as bar:
+    who = _actor(actor)
+
+    def logged(bag: str, ids: list[int]) -> None:
+        # One short write per bag: the export reads for minutes, the hub keeps writing.
+        with ctx.writer.begin() as w:
+            for rid in ids:
+                records.log_event(w, rid, "export", who, {"bag": bag})
+
+    with _failures(), ctx.engine.connect() as conn, _progress() as bar:
         task = bar.add_task("exporting", total=export_mod.count_matching(conn, q))
         result = export_mod.export_bags(
             conn,
             ctx.store,
             out,
             query=q,
-            per=per,
-            actor=_actor(actor),  # type: ignore[arg-type]
+            per=per,  # type: ignore[arg-type]
+            actor=who,
             progress=lambda n: bar.advance(task, n),
+            on_bag=logged,
         )
     console.print(
         f"{result.bag_count} bag(s), {result.records} record(s), {result.objects} object(s), "
@@ -323,7 +338,9 @@ def audit_command(
     """Re-hash archived objects; exit 0 when all are intact, 1 when any is missing or altered."""
     since_date = _date(since, "--since")
     ctx = get_context()
-    with _failures(), ctx.engine.begin() as conn, _progress() as bar:
+    who = _actor(actor)
+    # Read (and hash) outside any write transaction; record the audit in a short one after.
+    with _failures(), ctx.engine.connect() as conn, _progress() as bar:
         total = audit_mod.count_objects(conn, sample=sample, since=since_date)
         task = bar.add_task("auditing", total=total)
         report = audit_mod.audit(
@@ -331,9 +348,12 @@ def audit_command(
             ctx.store,
             sample=sample,
             since=since_date,
-            actor=_actor(actor),
+            actor=who,
             progress=lambda n: bar.advance(task, n),
+            record_event=False,
         )
+    with _failures(), ctx.writer.begin() as conn:
+        audit_mod.record_audit(conn, report, actor=who, sample=sample, since=since_date)
     if as_json:
         _print_json(report.summary() | {"problems": [p.__dict__ for p in report.problems]})
     else:
@@ -365,7 +385,7 @@ def disposition_command(
     day = _date(today, "--today")
     ctx = get_context()
     if approve:
-        with _failures(), ctx.engine.begin() as conn:
+        with _failures(), ctx.writer.begin() as conn:
             result = disp.dispose(
                 conn,
                 ctx.store,
@@ -416,7 +436,7 @@ def hold_command(
 ) -> None:
     """Put a record under legal hold (no disposition, objects locked in the store), or lift it."""
     ctx = get_context()
-    with _failures(), ctx.engine.begin() as conn:
+    with _failures(), ctx.writer.begin() as conn:
         rid = records.resolve_id(conn, ident)
         records.set_legal_hold(
             conn, ctx.store, rid, not release, actor=_actor(actor), reason=reason

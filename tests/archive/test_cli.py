@@ -111,6 +111,8 @@ def test_export_audit_and_disposition(hub_env, tmp_path: Path) -> None:
     bags = sorted((tmp_path / "bags").iterdir())
     assert [b.name for b in bags] == [f"record-{ids[0]}", f"record-{ids[1]}"]
     assert all(validate_bag(b) for b in bags)
+    events = json.loads(run("show", str(ids[0]), "--json").stdout)["events"]
+    assert [e["detail"] for e in events if e["kind"] == "export"] == [{"bag": f"record-{ids[0]}"}]
 
     res = run("audit")
     assert res.exit_code == 0 and "0 missing, 0 altered" in res.stdout
@@ -124,6 +126,8 @@ def test_export_audit_and_disposition(hub_env, tmp_path: Path) -> None:
     assert res.exit_code == 1
     problems = json.loads(res.stdout)["problems"]
     assert [(p["record_id"], p["problem"]) for p in problems] == [(ids[1], "missing")]
+    events = json.loads(run("show", str(ids[1]), "--json").stdout)["events"]
+    assert any(e["kind"] == "audit" and e["detail"]["problems"] for e in events)
 
     res = run("disposition", "--json")
     assert [d["record_id"] for d in json.loads(res.stdout)] == [ids[2]]  # 2012 + 5 years
