@@ -117,6 +117,9 @@ def _pg_match(words: list[str]):  # type: ignore[no-untyped-def]
 ROWS_FIRST_PROBE = 1000
 #: ... and walks this many when the probe's density says they will fill the page.
 ROWS_FIRST_SCAN = 5000
+#: PostgreSQL walks further: its fallback (the GIN index) fetches every match from the heap
+#: to sort it, which costs more than walking contiguous newest rows.
+ROWS_FIRST_SCAN_PG = 20000
 
 
 def conditions(  # type: ignore[no-untyped-def]
@@ -239,10 +242,11 @@ def _rows_first(  # type: ignore[no-untyped-def]
         return rows, seen
     if _bounded_count(conn, structured, ROWS_FIRST_PROBE) < ROWS_FIRST_PROBE:
         return rows, seen  # walked every row the filters select
-    if seen * ROWS_FIRST_SCAN < want * ROWS_FIRST_PROBE:
+    scan = ROWS_FIRST_SCAN_PG if pg else ROWS_FIRST_SCAN
+    if seen * scan < want * ROWS_FIRST_PROBE:
         return None, seen  # too sparse for the longer walk to fill the page: don't pay for it
-    rows = _walk(conn, structured, words, want, pg, ROWS_FIRST_SCAN)
-    if len(rows) >= want or _bounded_count(conn, structured, ROWS_FIRST_SCAN) < ROWS_FIRST_SCAN:
+    rows = _walk(conn, structured, words, want, pg, scan)
+    if len(rows) >= want or _bounded_count(conn, structured, scan) < scan:
         return rows, seen
     return None, seen
 

@@ -171,6 +171,7 @@ def test_every_plan_gives_the_same_answers(
     expected = [[r["id"] for r in _all_pages(conn, q)] for q in queries]
     monkeypatch.setattr(s, "ROWS_FIRST_PROBE", caps[0])
     monkeypatch.setattr(s, "ROWS_FIRST_SCAN", caps[1])
+    monkeypatch.setattr(s, "ROWS_FIRST_SCAN_PG", caps[1])
     assert [[r["id"] for r in _all_pages(conn, q)] for q in queries] == expected
     assert len(expected[0]) == 12 and len(expected[2]) == 1 and expected[3] == []
     assert len(ids) == 13
