@@ -60,22 +60,29 @@ class Pending:
         self.codes: dict[tuple[str, str, str, str, str], int] = defaultdict(int)
         self.latency: dict[tuple[str, str, str, str, int], int] = defaultdict(int)
         self.facts: list[dict] = []  # new rows of metric_documents
+        self._labels: dict[datetime, tuple[tuple[str, str], ...]] = {}
+
+    def labels(self, at: datetime) -> tuple[tuple[str, str], ...]:
+        found = self._labels.get(at)
+        if found is None:  # the events of one unit of work mostly share one instant
+            found = self._labels[at] = labels(at)
+        return found
 
     def add(self, agencies: tuple[str, ...], at: datetime, **incs: int) -> None:
-        for grain, label in labels(at):
+        for grain, label in self.labels(at):
             for agency in agencies:
                 row = self.periods[(agency, grain, label)]
                 for name, n in incs.items():
                     row[name] += n
 
     def code(self, agencies: tuple[str, ...], at: datetime, kind: str, code: str) -> None:
-        for grain, label in labels(at):
+        for grain, label in self.labels(at):
             for agency in agencies:
                 self.codes[(agency, grain, label, kind, code[:64])] += 1
 
     def latency_ms(self, agencies: tuple[str, ...], at: datetime, kind: str, ms: int) -> None:
         b = bucket_of(ms)
-        for grain, label in labels(at):
+        for grain, label in self.labels(at):
             for agency in agencies:
                 self.latency[(agency, grain, label, kind, b)] += 1
 
