@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
@@ -58,6 +59,9 @@ class Database:
         self._writer = sessionmaker(
             self.engine.execution_options(axis_write=True), expire_on_commit=False
         )
+        # SQLite has one writer at a time, and its busy handler waits by sleeping in steps of
+        # up to 100 ms: writers of this process queue on a lock instead, in arrival order.
+        self._write_lock = threading.RLock() if self.is_sqlite else nullcontext()
 
     @property
     def is_sqlite(self) -> bool:
@@ -69,7 +73,7 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """One unit of work that changes data: commits on success, rolls back on error."""
-        with self._writer() as session, session.begin():
+        with self._write_lock, self._writer() as session, session.begin():
             yield session
 
     @contextmanager

@@ -17,7 +17,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 
@@ -108,6 +108,10 @@ class Message(Base):
     code: Mapped[str] = mapped_column(String(100), default="")  # number and symbol, 15/QĐ-UBND
     promulgation_date: Mapped[str | None] = mapped_column(String(10))  # yyyy/MM/dd as sent
     due_date: Mapped[str | None] = mapped_column(String(10))
+    # Declared so one flush inserts a message before the deliveries that reference it.
+    deliveries: Mapped[list[Delivery]] = relationship(
+        lazy="raise", viewonly=False, back_populates=None
+    )
 
 
 class Delivery(Base):

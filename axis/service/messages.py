@@ -260,15 +260,14 @@ def _submit_document(
     )
     try:
         with hub.db.write() as session:
-            session.add(msg)
-            _record_document(session, msg, ref)
-            session.flush()  # the message row before the deliveries that reference it
             deliveries = [
                 Delivery(message_id=msg.id, recipient_code=code, pending=True, created_at=now)
                 for code in recipients
             ]
+            session.add(msg)
+            _record_document(session, msg, ref)
             session.add_all(deliveries)
-            session.flush()
+            session.flush()  # one flush: the message, then its deliveries (seq assigned)
             hub.events.publish(session, MessageAccepted(msg, deliveries))
             if ref is not None:
                 event = _BUSINESS_EVENT[pkg.business.doc_type]

@@ -86,11 +86,17 @@ def _record_status(
     staff: StaffInfo | None,
     raw: bytes | None,
     about_message_id: str | None = None,
+    about: Message | None = None,
+    targets: list[str] | None = None,
+    agency_name: str | None = None,
 ) -> Message:
-    """Store the status package (built here when the client sent JSON) and route it."""
+    """Store the status package (built here when the client sent JSON) and route it.
+    Callers that already hold the document's message, targets or agency name pass them in."""
     now = utcnow()
-    targets = _targets(session, doc, agency, code)
-    about = session.get(Message, about_message_id or doc.latest_message_id)
+    if targets is None:
+        targets = _targets(session, doc, agency, code)
+    if about is None:
+        about = session.get(Message, about_message_id or doc.latest_message_id)
     if raw is None:
         raw = edxml.build_status(
             StatusPackage(
@@ -100,7 +106,12 @@ def _record_status(
                     promulgation_date=_parse_date(about.promulgation_date if about else None),
                     document_id=doc.document_id,
                 ),
-                sender=Organization(organ_id=agency, organ_name=_agency_name(session, agency)),
+                sender=Organization(
+                    organ_id=agency,
+                    organ_name=agency_name
+                    if agency_name is not None
+                    else _agency_name(session, agency),
+                ),
                 status_code=code,
                 description=description,
                 timestamp=now.astimezone(VIETNAM).replace(tzinfo=None, microsecond=0),
@@ -123,13 +134,12 @@ def _record_status(
         findings=[],
         report=None,
     )
-    session.add(msg)
-    session.flush()  # the message row before the deliveries that reference it
     deliveries = [
         Delivery(message_id=msg.id, recipient_code=t, pending=True, created_at=now) for t in targets
     ]
+    session.add(msg)
     session.add_all(deliveries)
-    session.flush()
+    session.flush()  # one flush: the message, then its deliveries (seq assigned)
     hub.events.publish(session, MessageAccepted(msg, deliveries))
     hub.events.publish(session, StatusRecorded(about, msg, agency, code, now))
     staff_dict = vars(staff) if staff else None
@@ -262,17 +272,26 @@ def acknowledge(hub: Hub, principal: Principal, message_ids: list[str]) -> list[
     results = []
     valid = [m for m in message_ids if is_message_id(m)]
     with hub.db.write() as session:
-        deliveries = {
-            d.message_id: d
-            for d in session.scalars(
-                select(Delivery).where(
-                    Delivery.message_id.in_(valid), Delivery.recipient_code == agency
-                )
-            )
-        }
+        # One query for the deliveries and their messages, one for their documents.
+        rows = session.execute(
+            select(Delivery, Message)
+            .join(Message, Message.id == Delivery.message_id)
+            .where(Delivery.message_id.in_(valid), Delivery.recipient_code == agency)
+        ).all()
+        found = {d.message_id: (d, m) for d, m in rows}
+        doc_ids = {m.document_id for _, m in rows if m.kind == "edoc"}
+        docs = (
+            {
+                d.document_id: d
+                for d in session.scalars(select(Document).where(Document.document_id.in_(doc_ids)))
+            }
+            if doc_ids
+            else {}
+        )
+        name = _agency_name(session, agency) if docs else ""
         now = utcnow()
         for message_id in message_ids:
-            delivery = deliveries.get(message_id)
+            delivery, msg = found.get(message_id, (None, None))
             if delivery is None:
                 results.append({"id": message_id, "acked": False, "error": "MESSAGE_NOT_FOUND"})
                 continue
@@ -281,10 +300,9 @@ def acknowledge(hub: Hub, principal: Principal, message_ids: list[str]) -> list[
                 delivery.acked_at = now
                 if delivery.fetched_at is None:
                     delivery.fetched_at = now
-                msg = session.get(Message, message_id)
                 hub.events.publish(session, Acknowledged(msg, delivery, now))
                 if msg.kind == "edoc":
-                    doc = session.get(Document, msg.document_id)
+                    doc = docs[msg.document_id]
                     _record_status(
                         hub,
                         session,
@@ -294,7 +312,9 @@ def acknowledge(hub: Hub, principal: Principal, message_ids: list[str]) -> list[
                         description="Đã đến hệ thống của đơn vị nhận",
                         staff=None,
                         raw=None,
-                        about_message_id=msg.id,
+                        about=msg,
+                        targets=[doc.sender_code],  # the caller holds a delivery of it
+                        agency_name=name,
                     )
             results.append(
                 {"id": message_id, "acked": True, "acked_at": show_time(delivery.acked_at)}
