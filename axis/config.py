@@ -41,6 +41,11 @@ class Settings(BaseSettings):
     cert_agency_map: str | None = None
 
     inbox_page_max: int = 500
+
+    # Archival records of accepted documents (Circular 02/2019): default retention and access.
+    archive_retention_years: int = 10
+    archive_permanent: bool = False
+    archive_access: str = "public"
     signers: str | None = None  # file of signers whose keys the hub holds (POST /v1/sign)
 
     # Per-agency figures (issue 6): recorded in the same transaction as the messages.

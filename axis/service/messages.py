@@ -8,7 +8,6 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from archive.store import StoreError
 from axis.adapters.tables import Agency, Delivery, Document, Message, TimelineEvent
 from axis.domain import (
     BadPackage,
@@ -19,12 +18,11 @@ from axis.domain import (
     Receipt,
     Rejected,
     TooLarge,
-    Unavailable,
     new_id,
     nfc,
     utcnow,
 )
-from axis.service import statuses
+from axis.service import archiving, statuses
 from axis.service.checks import CheckInput, run_checks
 from axis.service.context import Hub
 from axis.service.events import MessageAccepted, MessageRejected
@@ -233,16 +231,13 @@ def _submit_document(
         )
     findings = [f.to_dict() for f in warnings + check_findings]
 
-    try:
-        hub.store.put(raw, key=sha256)
-    except StoreError as exc:
-        raise Unavailable(
-            f"the document store is unavailable: {exc}", code="STORE_UNAVAILABLE"
-        ) from exc
-
     now = utcnow()
+    message_id = new_id()
+    draft = archiving.store_record_objects(
+        hub, pkg, raw, message_id=message_id, reports=item.reports, accepted_at=now
+    )
     msg = Message(
-        id=new_id(),
+        id=message_id,
         kind="edoc",
         sender_code=sender,
         document_id=pkg.document_id,
@@ -269,6 +264,10 @@ def _submit_document(
             session.add_all(deliveries)
             session.flush()  # one flush: the message, then its deliveries (seq assigned)
             hub.events.publish(session, MessageAccepted(msg, deliveries))
+            if pkg.business.doc_type == BusinessDocType.REVOKE and ref is not None:
+                # Before the revoke's own record goes in: it freezes the document's record.
+                archiving.revoke(session, ref.document_id, sender, pkg.business.reason)
+            archiving.add(session, draft)
             if ref is not None:
                 event = _BUSINESS_EVENT[pkg.business.doc_type]
                 session.add_all(

@@ -1,0 +1,58 @@
+"""Every accepted document becomes an archival record (archive/), in the hub's transaction.
+
+Objects go to the store first (content-addressed, so a retried submission rewrites nothing),
+then the record goes in with the message: a store failure answers 503 and nothing is
+acknowledged; a failed transaction leaves objects no record points to, invisible to archivists.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from archive.records import RecordDraft, add_record, archive_package, revoke_document
+from archive.store import StoreError
+from axis.domain import Unavailable
+from axis.service.context import Hub
+from formats.model import DocumentPackage
+
+
+def store_record_objects(
+    hub: Hub,
+    pkg: DocumentPackage,
+    raw: bytes,
+    *,
+    message_id: str,
+    reports: dict | None,
+    accepted_at: datetime,
+) -> RecordDraft:
+    report = json.dumps(reports, ensure_ascii=False, sort_keys=True).encode() if reports else None
+    settings = hub.settings
+    years = None if settings.archive_permanent else settings.archive_retention_years
+    try:
+        return archive_package(
+            hub.store,
+            pkg,
+            package=raw,
+            message_id=message_id,
+            report=report,
+            retention_years=years,
+            permanent=settings.archive_permanent,
+            access=settings.archive_access,
+            accepted_at=accepted_at,
+        )
+    except StoreError as exc:
+        raise Unavailable(
+            f"the document store is unavailable: {exc}", code="STORE_UNAVAILABLE"
+        ) from exc
+
+
+def add(session: Session, draft: RecordDraft) -> None:
+    add_record(session, draft)
+
+
+def revoke(session: Session, document_id: str, sender: str, reason: str) -> None:
+    """A revoke freezes the sender's record and marks the recipients' copies revoked."""
+    revoke_document(session, document_id, sender, actor=f"agency:{sender}", reason=reason)
