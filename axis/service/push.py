@@ -269,6 +269,9 @@ def claim(hub: Hub, worker: str, limit: int, settings: PushSettings) -> list[Cla
                         error="the worker did not finish within its lease (killed or stalled)",
                     )
                 )
+                if now >= job.deadline_at:  # a package that kills its workers: give up too
+                    _finish(job, "dead", now, "lease_expired: the worker did not finish")
+                    continue
             if not pending:  # acknowledged by pull meanwhile
                 _finish(job, "done", now)
                 continue
