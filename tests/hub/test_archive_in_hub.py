@@ -84,3 +84,37 @@ def test_an_object_altered_behind_the_archives_back_fails_the_audit(live_hub, se
     audit = _archive(live_hub, "audit")
     assert audit.returncode != 0
     assert receipt["sha256"][:12] in audit.stdout + audit.stderr
+
+
+def test_a_store_that_fails_gets_503_with_retry_after_and_nothing_is_acknowledged(
+    tmp_path, database_url
+):
+    """The store is an S3 endpoint that refuses connections: nothing to mock."""
+    import socket
+
+    from tests.support.live import LiveHub
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed_port = s.getsockname()[1]
+    env = {
+        "AXIS_DATA_DIR": str(tmp_path / "data"),
+        "AXIS_DATABASE_URL": database_url,
+        "AXIS_STORE_URL": f"s3://minio:minio123@127.0.0.1:{closed_port}/archive",
+        "AXIS_SIGNATURE_POLICY": "off",
+        "AXIS_RULES": "off",
+    }
+    with LiveHub.start(env) as hub:
+        key = hub.add_agency("000.00.00.G22")
+        for code in ("000.00.00.G06", "000.00.00.H26"):
+            hub.add_agency(code)
+        with hub.client(key) as c:
+            r = c.post(
+                "/v1/messages", content=document(), headers={"Content-Type": "application/xml"}
+            )
+            assert r.status_code == 503, r.text
+            assert r.json()["error"] == "STORE_UNAVAILABLE"
+            assert int(r.headers["retry-after"]) > 0
+            assert c.get("/healthz").status_code == 503
+        with hub.hub.db.read() as session:
+            assert session.execute(select(catalog.records)).first() is None
