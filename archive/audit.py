@@ -75,11 +75,21 @@ def _since(value: date | datetime | None) -> datetime | None:
     return datetime.combine(value, time(), tzinfo=UTC)
 
 
-def _rows(conn, *, sample: int | None, since: datetime | None, batch: int = 1000) -> Iterator:  # type: ignore[no-untyped-def]
+def _where(since: datetime | None, record_id: int | None) -> list:
     o, r = c.objects.c, c.records.c
     where = [o.destroyed_at.is_(None), r.state != c.DISPOSED]
     if since is not None:
         where.append(o.created_at >= since)
+    if record_id is not None:
+        where.append(o.record_id == record_id)
+    return where
+
+
+def _rows(  # type: ignore[no-untyped-def]
+    conn, *, sample: int | None, since: datetime | None, record_id: int | None, batch: int = 1000
+) -> Iterator:
+    o, r = c.objects.c, c.records.c
+    where = _where(since, record_id)
     base = select(o.id, o.record_id, o.name, o.sha256, o.size).join(c.records, r.id == o.record_id)
     if sample is not None:
         yield from conn.execute(base.where(*where).order_by(func.random()).limit(sample)).all()
@@ -93,13 +103,16 @@ def _rows(conn, *, sample: int | None, since: datetime | None, batch: int = 1000
         after = rows[-1].id
 
 
-def count_objects(conn, *, sample: int | None = None, since: date | datetime | None = None) -> int:  # type: ignore[no-untyped-def]
+def count_objects(  # type: ignore[no-untyped-def]
+    conn,
+    *,
+    sample: int | None = None,
+    since: date | datetime | None = None,
+    record_id: int | None = None,
+) -> int:
     """How many objects an audit will check (for a progress bar's total)."""
     o, r = c.objects.c, c.records.c
-    where = [o.destroyed_at.is_(None), r.state != c.DISPOSED]
-    since_dt = _since(since)
-    if since_dt is not None:
-        where.append(o.created_at >= since_dt)
+    where = _where(_since(since), record_id)
     n = conn.execute(
         select(func.count())
         .select_from(c.objects.join(c.records, r.id == o.record_id))
@@ -114,17 +127,19 @@ def audit(  # type: ignore[no-untyped-def]
     *,
     sample: int | None = None,
     since: date | datetime | None = None,
+    record_id: int | None = None,
     actor: str = "audit",
     progress: Callable[[int], None] | None = None,
     record_event: bool = True,
 ) -> AuditReport:
-    """Re-hash objects and report problems. `StoreUnavailable` propagates: an audit that
+    """Re-hash objects (all, a random sample, those archived since a date, or one record's)
+    and report problems. `StoreUnavailable` propagates: an audit that
     cannot reach the store proves nothing, and must not be recorded as one that ran."""
     if sample is not None and sample < 1:
         raise ValueError("sample must be >= 1")
     report = AuditReport(started_at=datetime.now(UTC))
     verdicts: dict[str, tuple[str, int] | None] = {}  # within a batch, hash shared keys once
-    for row in _rows(conn, sample=sample, since=_since(since)):
+    for row in _rows(conn, sample=sample, since=_since(since), record_id=record_id):
         if row.sha256 not in verdicts:
             if len(verdicts) > 10_000:
                 verdicts.clear()
@@ -153,7 +168,7 @@ def audit(  # type: ignore[no-untyped-def]
             progress(1)
     report.finished_at = datetime.now(UTC)
     if record_event:
-        record_audit(conn, report, actor=actor, sample=sample, since=since)
+        record_audit(conn, report, actor=actor, sample=sample, since=since, record_id=record_id)
     return report
 
 
@@ -164,6 +179,7 @@ def record_audit(  # type: ignore[no-untyped-def]
     actor: str,
     sample: int | None = None,
     since: date | datetime | None = None,
+    record_id: int | None = None,
 ) -> None:
     """The audit's events: one store-wide, one on each record with a problem. Separate from
     `audit` so a long audit can read outside any write transaction and record in a short one."""
@@ -171,19 +187,19 @@ def record_audit(  # type: ignore[no-untyped-def]
         "sample": sample,
         "since": _since(since).isoformat() if since is not None else None,
     }
+    if record_id is not None:
+        # One record verified: the event belongs to it (with or without problems).
+        log_event(conn, record_id, "audit", actor, detail | _problems(report.problems))
+        return
     log_event(conn, None, "audit", actor, detail)
     by_record: dict[int, list[ObjectProblem]] = {}
     for p in report.problems:
         by_record.setdefault(p.record_id, []).append(p)
-    for record_id, problems in by_record.items():
-        log_event(
-            conn,
-            record_id,
-            "audit",
-            actor,
-            {
-                "problems": [
-                    {"name": p.name, "sha256": p.sha256, "problem": p.problem} for p in problems
-                ]
-            },
-        )
+    for rid, problems in by_record.items():
+        log_event(conn, rid, "audit", actor, _problems(problems))
+
+
+def _problems(problems: list[ObjectProblem]) -> dict:
+    return {
+        "problems": [{"name": p.name, "sha256": p.sha256, "problem": p.problem} for p in problems]
+    }

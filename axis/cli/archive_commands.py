@@ -332,6 +332,9 @@ def export_command(
 def audit_command(
     sample: Annotated[int | None, typer.Option(help="check N objects chosen at random")] = None,
     since: Annotated[str | None, typer.Option(help="only objects archived since DATE")] = None,
+    record: Annotated[
+        str | None, typer.Option("--record", help="verify one record (id, message or DocumentId)")
+    ] = None,
     actor: ActorOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON output")] = False,
 ) -> None:
@@ -341,19 +344,23 @@ def audit_command(
     who = _actor(actor)
     # Read (and hash) outside any write transaction; record the audit in a short one after.
     with _failures(), ctx.engine.connect() as conn, _progress() as bar:
-        total = audit_mod.count_objects(conn, sample=sample, since=since_date)
+        rid = records.resolve_id(conn, record) if record else None
+        total = audit_mod.count_objects(conn, sample=sample, since=since_date, record_id=rid)
         task = bar.add_task("auditing", total=total)
         report = audit_mod.audit(
             conn,
             ctx.store,
             sample=sample,
             since=since_date,
+            record_id=rid,
             actor=who,
             progress=lambda n: bar.advance(task, n),
             record_event=False,
         )
     with _failures(), ctx.writer.begin() as conn:
-        audit_mod.record_audit(conn, report, actor=who, sample=sample, since=since_date)
+        audit_mod.record_audit(
+            conn, report, actor=who, sample=sample, since=since_date, record_id=rid
+        )
     if as_json:
         _print_json(report.summary() | {"problems": [p.__dict__ for p in report.problems]})
     else:

@@ -128,6 +128,11 @@ def test_export_audit_and_disposition(hub_env, tmp_path: Path) -> None:
     assert [(p["record_id"], p["problem"]) for p in problems] == [(ids[1], "missing")]
     events = json.loads(run("show", str(ids[1]), "--json").stdout)["events"]
     assert any(e["kind"] == "audit" and e["detail"]["problems"] for e in events)
+    res = run("audit", "--record", str(ids[0]), "--json")  # one record verified: intact
+    assert res.exit_code == 0 and json.loads(res.stdout)["checked"] == 3
+    assert run("audit", "--record", "msg-1").exit_code == 1  # its package is gone
+    events = json.loads(run("show", str(ids[0]), "--json").stdout)["events"]
+    assert [e["detail"]["checked"] for e in events if e["kind"] == "audit"] == [3]
 
     res = run("disposition", "--json")
     assert [d["record_id"] for d in json.loads(res.stdout)] == [ids[2]]  # 2012 + 5 years
