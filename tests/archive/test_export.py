@@ -16,16 +16,17 @@ from archive.records import get_record
 from archive.search import Query
 
 
-def test_one_valid_bag_per_record(conn: Connection, local_store, make_record, tmp_path) -> None:
+def test_one_valid_bag_per_record(conn: Connection, store, make_record, tmp_path) -> None:
     rid = make_record(
+        store=store,
         subject="Về việc phê duyệt đề án",
         attachments=[("QĐ-15.pdf", b"%PDF-1.4 body", "application/pdf")],
     )
-    other = make_record(sender="000.00.00.G06", subject="Khác")
+    other = make_record(store=store, sender="000.00.00.G06", subject="Khác")
     ticks: list[int] = []
     result = export_bags(
         conn,
-        local_store,
+        store,
         tmp_path / "out",
         record_ids=[rid],
         actor="archivist",
