@@ -1,4 +1,4 @@
-"""Object store put throughput: ~140 KB objects, as the hub writes them.
+"""Object store put throughput: ~140 KB objects, as the hub writes them (LocalStore).
 
 Compares the local store with and without the directory fsync (the baseline is the bare
 write+fsync of a file in the same run, so the ratio survives a shared, noisy machine).
@@ -51,15 +51,29 @@ def main(n: int = 400) -> None:
         print(f"{'bare write+fsync':<28}{n / base:>10.0f}{'':>10}{'':>10}{1.0:>8.2f}")
         until = datetime.now(UTC) + timedelta(days=3650)
         variants = (
-            ("LocalStore", True, None),
-            ("LocalStore fsync_dir=False", False, None),
-            ("LocalStore + retention", True, until),
+            ("new shards", True, None, False),
+            ("new shards, no dir fsync", False, None, False),
+            ("steady", True, None, True),
+            ("steady + retention", True, until, True),
         )
-        for i, (label, fsync_dir, retain) in enumerate(variants):
+        for i, (label, fsync_dir, retain, steady) in enumerate(variants):
             store = LocalStore(root / f"s{i}", fsync_dir=fsync_dir)
+            if steady:
+                _all_shards(store.root)
             total, lat = _store(store, blobs, retain)
             p50, p95 = lat[len(lat) // 2] * 1e3, lat[int(len(lat) * 0.95)] * 1e3
             print(f"{label:<28}{n / total:>10.0f}{p50:>10.2f}{p95:>10.2f}{total / base:>8.2f}")
+
+
+def _all_shards(root: Path) -> None:
+    """Every ab/cd directory, as in a store past its first few hundred thousand objects (a
+    few hundred puts into an empty store create a directory, and fsync its parent, each)."""
+    for a in range(256):
+        first = root / f"{a:02x}"
+        first.mkdir(exist_ok=True)
+        for b in range(256):
+            (first / f"{b:02x}").mkdir(exist_ok=True)
+    os.sync()
 
 
 if __name__ == "__main__":
