@@ -4,7 +4,10 @@ For each configuration: a fresh PostgreSQL database (`axis db upgrade`, the real
 `axis serve --workers N`, agencies registered, then concurrent agency clients send realistic
 packages (a PDF of --size bytes, 3 recipients each). Prints accepted packages/s, p50/p99 latency
 of POST /v1/messages, and the baseline measured in the same run: GET /healthz/s with the same
-client (the HTTP stack's ceiling). Every receipt is then checked in the database.
+client (the HTTP stack's ceiling). Every receipt is then checked in the database. Also printed:
+the CPU time the API processes and
+their PostgreSQL backends spend per accepted package (from /proc), a figure that does not
+depend on how busy the machine is, and the rate it allows on idle cores.
 
     python -m bench.bench_postgres [--packages 1500] [--concurrency 16] [--size 100000]
         [--admin-url postgresql://postgres@127.0.0.1:5432/postgres] [--metrics on|off]
@@ -160,9 +163,13 @@ def _run_config(args, workers: int, packages) -> dict:
         warm = _packages_offset(packages, 0, 50)
         asyncio.run(_send_all(url, keys, warm, args.concurrency))  # warm-up, not measured
         measured = packages[50:]
+        api_pids, pg_pids = _tree(server.pid), _backends(args.admin_url, name)
+        cpu0 = _cpu_s(api_pids), _cpu_s(pg_pids)
         elapsed, lat, statuses, receipts = asyncio.run(
             _send_all(url, keys, measured, args.concurrency)
         )
+        pg_pids = sorted(set(pg_pids) | set(_backends(args.admin_url, name)))
+        cpu = _cpu_s(api_pids) - cpu0[0], _cpu_s(pg_pids) - cpu0[1]
         durable = _verify(hub, receipts)
         hub.close()
     finally:
@@ -182,7 +189,40 @@ def _run_config(args, workers: int, packages) -> dict:
         "baseline": baseline,
         "durable": durable,
         "ok": accepted == len(measured),
+        "api_cpu_ms": cpu[0] * 1000 / max(1, accepted),
+        "pg_cpu_ms": cpu[1] * 1000 / max(1, accepted),
     }
+
+
+def _cpu_s(pids: list[int]) -> float:
+    """User + system CPU seconds of these processes (from /proc; 0 for one that is gone)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / tick
+
+
+def _tree(root: int) -> list[int]:
+    """A process and its children (uvicorn's worker processes)."""
+    pids = [root]
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == root:
+                pids.append(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return pids
+
+
+def _backends(admin_url: str, name: str) -> list[int]:
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        rows = conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", (name,))
+        return [r[0] for r in rows]
 
 
 def _packages_offset(packages, start, n):
@@ -218,13 +258,25 @@ def main() -> None:
     one, two = results
     print()
     print(f"PostgreSQL end to end, {args.packages - 50} packages, concurrency {args.concurrency}")
-    print("| API processes | accepted/s | p50 ms | p99 ms | healthz/s | ratio | durable |")
-    print("|---------------|------------|--------|--------|-----------|-------|---------|")
+    print(
+        "| API processes | accepted/s | p50 ms | p99 ms | healthz/s | ratio "
+        "| CPU ms/pkg API | CPU ms/pkg PG | durable |"
+    )
+    print(
+        "|---------------|------------|--------|--------|-----------|-------"
+        "|----------------|---------------|---------|"
+    )
     for r in results:
         print(
             f"| {r['workers']:>13} | {r['rate']:>10.1f} | {r['p50']:>6.1f} | {r['p99']:>6.1f} "
-            f"| {r['baseline']:>9.1f} | {r['rate'] / r['baseline']:>5.3f} | {r['durable']:>7} |"
+            f"| {r['baseline']:>9.1f} | {r['rate'] / r['baseline']:>5.3f} "
+            f"| {r['api_cpu_ms']:>14.1f} | {r['pg_cpu_ms']:>13.1f} | {r['durable']:>7} |"
         )
+    cpu = min(r["api_cpu_ms"] + r["pg_cpu_ms"] for r in results)
+    print(
+        f"CPU per accepted package (API + PostgreSQL): {cpu:.1f} ms -> at most "
+        f"{2000 / cpu:.0f}/s on 2 idle cores, {1000 / cpu:.0f}/s per core (the client not counted)"
+    )
     print(f"two processes : one = {two['rate'] / one['rate']:.2f}")
     best = max(one["rate"], two["rate"])
     print(f"target (>= {TARGET:.0f} accepted/s): {'met' if best >= TARGET else 'NOT met'}")
