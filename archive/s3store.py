@@ -36,7 +36,7 @@ PREFIX = "sha256/"
 #: Objects above this size go through put_stream as a multipart upload in parts of this size.
 PART_SIZE = 16 * 1024 * 1024
 _MISSING_CODES = {"NoSuchKey", "NoSuchObject", "NoSuchVersion", "ResourceNotFound"}
-_LOCKED_CODES = {"AccessDenied", "InvalidRequest", "ObjectLocked"}
+_UNAVAILABLE_CODES = {"ServiceUnavailable", "SlowDown", "InternalError", "RequestTimeout"}
 
 
 def object_name(key: str) -> str:
@@ -138,6 +138,8 @@ class S3Store:
         except S3Error as exc:
             if exc.code in _MISSING_CODES:
                 raise ObjectMissing(key or exc.object_name or "") from None
+            if exc.code in _UNAVAILABLE_CODES:
+                raise StoreUnavailable(f"object store failed: {exc.code}: {exc.message}") from exc
             raise StoreError(f"object store refused: {exc.code}: {exc.message}") from exc
         except (ServerError, InvalidResponseError) as exc:
             raise StoreUnavailable(f"object store failed: {exc}") from exc
