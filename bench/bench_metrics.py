@@ -239,8 +239,8 @@ def bench_e2e(rounds: int, documents: int, concurrency: int) -> dict:
     )
     print(f"rounds on  (s): {' '.join(f'{t:.2f}' for t in wall[True])}")
     print(f"rounds off (s): {' '.join(f'{t:.2f}' for t in wall[False])}")
-    cost = min(cost_cpu, paired - 1)
-    print(f"target (cost <= 5%): {'met' if cost <= 0.05 else 'NOT met'}")
+    cost = 1 - rate_on / rate_off  # the target is about throughput: all rounds, on vs off
+    print(f"target (throughput cost <= 5%): {'met' if cost <= 0.05 else 'NOT met'}")
     return {"rate_on": rate_on, "rate_off": rate_off, "cost": cost}
 
 

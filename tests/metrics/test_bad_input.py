@@ -107,3 +107,17 @@ def test_a_wide_month_query_is_answered_from_month_rows(hub):
     r = op.get("/v1/stats/agencies", params=params)
     assert r.status_code == 200
     assert len(r.json()["series"]) in (59, 60, 61)
+
+
+def test_prometheus_drops_per_agency_series_past_the_limit(sqlite_env):
+    env = {**sqlite_env, "AXIS_METRICS_PER_AGENCY_MAX": "2", "AXIS_METRICS_TOKEN": "s3cret"}
+    with running(env) as live:
+        keys = register(live)
+        with live.client(keys.agencies[A]) as a:
+            assert a.post("/v1/messages", content=doc(60), headers=XML).status_code == 202
+        with live.client() as scraper:
+            assert scraper.get("/metrics").status_code == 401
+            text = scraper.get("/metrics", headers={"Authorization": "Bearer s3cret"}).text
+        assert "axis_hub_documents_sent_total 1.0" in text
+        assert "axis_agency_" not in text  # 3 agencies with figures > 2: hub totals only
+        assert "axis_agencies_with_figures 3.0" in text
