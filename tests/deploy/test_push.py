@@ -181,3 +181,20 @@ def test_finished_jobs_are_pruned_but_dead_letters_kept(deployment, receiver):
     assert push.prune(db, older_than_days=1) == (0, 0)  # too recent
     assert push.prune(db, older_than_days=0) == (1, 1)
     assert "push" not in deployment.timeline(receipt["id"])[HOOKED]
+
+
+def test_backoff_is_exponential_capped_and_jittered():
+    settings = push.PushSettings(backoff_base_s=5, backoff_max_s=3600)
+    for attempts, full in [(1, 5), (2, 10), (3, 20), (10, 2560), (11, 3600), (30, 3600)]:
+        delays = {push.backoff(attempts, settings) for _ in range(50)}
+        assert all(full / 2 <= d <= full for d in delays), (attempts, delays)
+        assert len(delays) > 1  # jittered: a burst of failures does not retry in lockstep
+
+
+def test_signatures_refuse_stale_timestamps():
+    body = b"<edXML/>"
+    now = 1_800_000_000
+    sig = push.sign("s3cret", str(now), body)
+    assert push.verify("s3cret", str(now), body, sig, now=now + 299)
+    assert not push.verify("s3cret", str(now), body, sig, now=now + 301)  # a replay
+    assert not push.verify("s3cret", "not-a-time", body, sig, now=now)
