@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from axis.adapters.push_tables import PushJob
 from axis.adapters.tables import Message
 from axis.service import push
+from formats import edxml
 from tests.deploy.conftest import (
     HOOKED,
     PULLER,
@@ -140,7 +141,8 @@ def test_status_packages_are_pushed_back_to_a_sender_with_a_webhook(deployment, 
     kinds = sorted(r.kind for r in receiver.requests)
     assert kinds == ["edoc", "status"]
     [status] = [r for r in receiver.requests if r.kind == "status"]
-    assert b"<edXML:StatusCode>01</edXML:StatusCode>" in status.body or b"01" in status.body
+    parsed = edxml.parse(status.body).package
+    assert parsed.status_code == "01" and parsed.response_for.document_id == receipt["document_id"]
     with deployment.live.hub.db.read() as s:
         assert s.scalar(select(func.count()).select_from(Message)) == 2
         states = s.scalars(select(PushJob.state)).all()
