@@ -84,7 +84,9 @@ class Message(Base):
 
     __tablename__ = "messages"
     __table_args__ = (
-        UniqueConstraint("sender_code", "sha256", name="uq_messages_sender_sha256"),
+        # A package an agency sends twice is found by its bytes; packages the hub builds itself
+        # (automatic 01, statuses sent as JSON) may repeat bytes and carry no resend key.
+        UniqueConstraint("sender_code", "resend_key", name="uq_messages_sender_resend_key"),
         Index("ix_messages_document", "document_id", "received_at"),
     )
 
@@ -93,6 +95,7 @@ class Message(Base):
     sender_code: Mapped[str] = mapped_column(String(35), index=True)
     document_id: Mapped[str] = mapped_column(String(300))
     sha256: Mapped[str] = mapped_column(String(64))
+    resend_key: Mapped[str | None] = mapped_column(String(64))  # sha256 of what a client sent
     size: Mapped[int] = mapped_column(BigInteger)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     subject: Mapped[str] = mapped_column(Text, default="")

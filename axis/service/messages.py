@@ -52,7 +52,7 @@ def receipt_of(msg: Message) -> Receipt:
 def find_resent(hub: Hub, sender: str, sha256: str) -> Message | None:
     with hub.db.read() as session:
         return session.scalar(
-            select(Message).where(Message.sender_code == sender, Message.sha256 == sha256)
+            select(Message).where(Message.sender_code == sender, Message.resend_key == sha256)
         )
 
 
@@ -242,6 +242,7 @@ def _submit_document(
         sender_code=sender,
         document_id=pkg.document_id,
         sha256=sha256,
+        resend_key=sha256,
         size=len(raw),
         received_at=now,
         subject=pkg.subject,

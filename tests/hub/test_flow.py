@@ -206,3 +206,17 @@ def test_batch_ack(sender, recipients):
     assert [r["acked"] for r in results] == [True, True, True, False]
     assert recipients[0].inbox() == []
     assert [i["status_code"] for i in sender.inbox()] == ["01", "01", "01"]
+
+
+def test_identical_statuses_in_the_same_second_are_both_relayed(sender, recipients):
+    """The hub builds status packages with second-resolution timestamps: two equal ones in one
+    second have equal bytes and must still both go through (no resend dedupe for them)."""
+    receipt = sender.send(document()).json()
+    first = recipients[0]
+    for _ in range(2):
+        r = first.http.post(f"/v1/messages/{receipt['id']}/status", json={"code": "03"})
+        assert r.status_code == 202, r.text
+    revoke = sender.send(document(business=1)).json()
+    assert first.ack(receipt["id"]).status_code == 200
+    assert first.ack(revoke["id"]).status_code == 200
+    assert [i["status_code"] for i in sender.inbox()] == ["03", "03", "01", "01"]
