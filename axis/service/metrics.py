@@ -106,6 +106,9 @@ def on_accepted(session: Session, ev: MessageAccepted) -> None:
     buf = pending(session)
     sender = (msg.sender_code, HUB)
     buf.add(sender, at, accepted=1, bytes_sent=msg.size)
+    # Rules an accepted package broke without being refused: which agencies need help with what.
+    for code in dict.fromkeys(f["code"] for f in msg.findings or () if f["severity"] == "warning"):
+        buf.code(sender, at, "W", code)
     if msg.kind != "edoc":
         return  # a status package: on_status counts its code
     if msg.business_type == REVOKE:

@@ -314,13 +314,14 @@ def _codes(session: Session, rng: StatsRange, agency: str) -> dict[str, dict[str
         .where(_where(MetricCode, decompose(rng.start, rng.end)), MetricCode.agency_code == agency)
         .group_by(MetricCode.kind, MetricCode.code)
     )
-    out: dict[str, dict[str, int]] = {"R": {}, "S": {}}
+    out: dict[str, dict[str, int]] = {"R": {}, "S": {}, "W": {}}
     for kind, code, n in session.execute(q):
         if n:
             out[kind][code] = int(n)
     return {
         "rejections": dict(sorted(out["R"].items(), key=lambda kv: (-kv[1], kv[0]))),
         "statuses": dict(sorted(out["S"].items())),
+        "warnings": dict(sorted(out["W"].items(), key=lambda kv: (-kv[1], kv[0]))),
     }
 
 

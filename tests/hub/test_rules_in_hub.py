@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from dataclasses import replace
+from datetime import date, timedelta
 
 import pytest
 
@@ -98,3 +99,29 @@ def test_a_scanned_pdf_says_the_text_rules_could_not_be_checked(rules_hub):
     response = _send(hub, keys[SENDER], build_document(pkg))
     body = response.json()
     assert "RULE_PDF_NO_TEXT" in _codes(body["findings"])
+
+
+def test_rule_findings_are_counted_per_agency_and_rule(rules_hub):
+    """Refusals count under `rejections`, warnings of accepted packages under `warnings`."""
+    hub, keys = rules_hub
+    _send(hub, keys[SENDER], _bad_number_line())
+    pkg = good_package()
+    pkg = replace(
+        pkg, code=replace(pkg.code, number="5"), document_id=pkg.document_id.replace(",05/", ",5/")
+    )
+    assert _send(hub, keys[SENDER], build_document(pkg)).status_code == 202
+    with hub.client(keys[SENDER]) as c:
+        stats = c.get(
+            f"/v1/stats/agencies/{SENDER}",
+            params={
+                "from": str(date.today() - timedelta(days=30)),
+                "to": str(date.today() + timedelta(days=1)),
+                "granularity": "day",
+            },
+        ).json()
+    text = json.dumps(stats)
+    assert "RULE_NUMBER_LEADING_ZERO" in text
+    rejections = stats.get("rejections") or stats.get("totals", {}).get("rejections") or {}
+    warnings = stats.get("warnings") or stats.get("totals", {}).get("warnings") or {}
+    assert rejections.get("RULE_NUMBER_LEADING_ZERO") == 1, stats
+    assert warnings.get("RULE_NUMBER_LEADING_ZERO") == 1, stats
