@@ -46,6 +46,11 @@ class Settings(BaseSettings):
     archive_retention_years: int = 10
     archive_permanent: bool = False
     archive_access: str = "public"
+    # A document's status history is sealed into its record when every recipient reports it
+    # completed (06), or this many days after acceptance for the rest (`axis archive seal`).
+    archive_seal_after_days: int = 90
+    # POST /v1/archive/export builds its zip in one request: larger sets go through the CLI.
+    archive_export_max_records: int = 200
     signers: str | None = None  # file of signers whose keys the hub holds (POST /v1/sign)
 
     # Per-agency figures (issue 6): recorded in the same transaction as the messages.

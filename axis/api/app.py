@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from axis import __version__
-from axis.api import admin, agencies, messages, sign
+from axis.api import admin, agencies, archive, messages, sign
 from axis.bootstrap import build_hub
 from axis.config import Settings
 from axis.domain import HubError, Unavailable
@@ -41,6 +41,7 @@ def create_app(settings: Settings | None = None, hub: Hub | None = None) -> Fast
     app.include_router(agencies.router)
     app.include_router(admin.router)
     app.include_router(sign.router)
+    app.include_router(archive.router)  # archivists (issue 5)
     _mount_stats(app)
 
     @app.get("/healthz", tags=["health"])

@@ -449,3 +449,21 @@ def hold_command(
             conn, ctx.store, rid, not release, actor=_actor(actor), reason=reason
         )
     console.print(f"record {rid}: legal hold {'lifted' if release else 'on'}")
+
+
+@app.command("seal")
+def seal_command(
+    limit: Annotated[int, typer.Option(help="seal at most N records in this run")] = 1000,
+) -> None:
+    """Seal the status history of records older than AXIS_ARCHIVE_SEAL_AFTER_DAYS (documents
+    that never completed; completed ones are sealed when their last 06 arrives)."""
+    from axis.cli.main import _hub
+    from axis.service.sealing import seal_due
+
+    hub = _hub()
+    try:
+        with _failures():
+            sealed = seal_due(hub, limit=limit)
+    finally:
+        hub.close()
+    console.print(f"{len(sealed)} record(s) sealed")
