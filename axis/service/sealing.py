@@ -123,7 +123,7 @@ def seal_due(hub: Hub, now: datetime | None = None, *, limit: int = 1000) -> lis
             row = session.execute(
                 select(catalog.records.c.message_id, catalog.records.c.sealed_at)
                 .where(catalog.records.c.id == record_id)
-                .with_for_update()
+                .with_for_update(key_share=True)  # FOR NO KEY UPDATE: event inserts pass
             ).first()
             if row is None or row.sealed_at is not None:
                 continue  # sealed meanwhile (its document completed)
@@ -142,7 +142,7 @@ def _unsealed_record(session: Session, message_id: str) -> int | None:
     row = session.execute(
         select(catalog.records.c.id, catalog.records.c.sealed_at)
         .where(catalog.records.c.message_id == message_id)
-        .with_for_update()
+        .with_for_update(key_share=True)  # FOR NO KEY UPDATE: event inserts pass
     ).first()
     if row is None or row.sealed_at is not None:
         return None
