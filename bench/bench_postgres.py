@@ -5,9 +5,9 @@ For each configuration: a fresh PostgreSQL database (`axis db upgrade`, the real
 packages (a PDF of --size bytes, 3 recipients each). Prints accepted packages/s, p50/p99 latency
 of POST /v1/messages, and the baseline measured in the same run: GET /healthz/s with the same
 client (the HTTP stack's ceiling). Every receipt is then checked in the database. Also printed:
-the CPU time the API processes and
-their PostgreSQL backends spend per accepted package (from /proc), a figure that does not
-depend on how busy the machine is, and the rate it allows on idle cores.
+the CPU time the API processes and their PostgreSQL backends spend per accepted package (from
+/proc), a figure that depends less on how busy the machine is, and the rate it allows on idle
+cores.
 
     python -m bench.bench_postgres [--packages 1500] [--concurrency 16] [--size 100000]
         [--admin-url postgresql://postgres@127.0.0.1:5432/postgres] [--metrics on|off]
