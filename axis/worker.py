@@ -25,7 +25,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from archive.store import StoreError
 from axis import __version__
 from axis.domain import utcnow
-from axis.service import push
+from axis.service import push, sealing
 from axis.service.context import Hub
 
 log = logging.getLogger("axis.worker")
@@ -44,6 +44,7 @@ class Worker:
         self.delivered = 0
         self.failed = 0
         self._beat = float("-inf")
+        self._sealed = float("-inf")
         timeout = httpx.Timeout(self.settings.timeout_s, connect=self.settings.connect_timeout_s)
         limits = httpx.Limits(
             max_connections=self.settings.concurrency * 2,
@@ -65,6 +66,7 @@ class Worker:
         with ThreadPoolExecutor(slots, thread_name_prefix="axis-push") as pool:
             while not self.stop.is_set():
                 self._heartbeat()
+                self._seal_due()
                 in_flight = {f for f in in_flight if not f.done()}
                 asked = min(slots - len(in_flight), self.settings.batch)
                 jobs = []
@@ -84,6 +86,20 @@ class Worker:
                     # Full, or nothing more is due for now: wait for a POST to finish.
                     _wait_any(in_flight, self.settings.poll_s)
         self.http.close()
+
+    def _seal_due(self) -> None:
+        """Seal the status histories of records past AXIS_ARCHIVE_SEAL_AFTER_DAYS, hourly."""
+        now = time.monotonic()
+        if now - self._sealed < 3600:
+            return
+        self._sealed = now
+        try:
+            sealed = sealing.seal_due(self.hub)
+        except Exception:  # noqa: BLE001 - sealing waits for the next hour, delivery goes on
+            log.exception("sealing status histories failed")
+            return
+        if sealed:
+            log.info("sealed the status history of %d records", len(sealed))
 
     def _heartbeat(self) -> None:
         path = self.settings.heartbeat_file

@@ -277,6 +277,9 @@ def acknowledge(hub: Hub, principal: Principal, message_ids: list[str]) -> list[
             select(Delivery, Message)
             .join(Message, Message.id == Delivery.message_id)
             .where(Delivery.message_id.in_(valid), Delivery.recipient_code == agency)
+            # Two acks of one delivery at once (a pull racing a push) must not both send 01:
+            # PostgreSQL locks the rows; SQLite writers are serialized already.
+            .with_for_update(of=Delivery)
         ).all()
         found = {d.message_id: (d, m) for d, m in rows}
         doc_ids = {m.document_id for _, m in rows if m.kind == "edoc"}
