@@ -24,8 +24,14 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def issue_key(session: Session, *, role: str, agency_code: str | None, label: str = "",
-              signer_id: str | None = None) -> str:
+def issue_key(
+    session: Session,
+    *,
+    role: str,
+    agency_code: str | None,
+    label: str = "",
+    signer_id: str | None = None,
+) -> str:
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}; expected one of {', '.join(ROLES)}")
     if (role in ("agency", "signer")) != (agency_code is not None):
@@ -63,8 +69,9 @@ def authenticate(db: Database, raw: str | None) -> Principal:
             raise Unauthorized("unknown API key", code="AUTH_INVALID")
         if row.revoked_at is not None:
             raise Unauthorized("this API key was revoked", code="AUTH_REVOKED")
-        return Principal(key_id=row.key_id, role=row.role, agency_code=row.agency_code,
-                         signer_id=row.signer_id)
+        return Principal(
+            key_id=row.key_id, role=row.role, agency_code=row.agency_code, signer_id=row.signer_id
+        )
 
 
 def revoke_key(db: Database, key_id: str) -> None:
