@@ -37,18 +37,6 @@ _BUSINESS_EVENT = {
 }
 
 
-def receipt_of(msg: Message) -> Receipt:
-    return Receipt(
-        id=msg.id,
-        kind=msg.kind,
-        document_id=msg.document_id,
-        sha256=msg.sha256,
-        received_at=msg.received_at,
-        recipients=list(msg.recipients),
-        findings=list(msg.findings),
-    )
-
-
 def find_resent(hub: Hub, sender: str, sha256: str) -> Message | None:
     with hub.db.read() as session:
         return session.scalar(
@@ -101,7 +89,7 @@ def _submit(hub: Hub, raw: bytes, principal: Principal) -> tuple[Receipt, bool]:
         )
     sha256 = hashlib.sha256(raw).hexdigest()
     if (earlier := find_resent(hub, sender, sha256)) is not None:
-        return receipt_of(earlier), False
+        return Receipt.of(earlier), False
     if has_errors(result.findings):
         raise Rejected("the package is incomplete or malformed", findings=result.findings)
     warnings = [f for f in result.findings if f.severity != "error"]
@@ -286,11 +274,11 @@ def _submit_document(
     except IntegrityError:
         # A concurrent twin won the race: same bytes → its receipt; same DocumentId → conflict.
         if (earlier := find_resent(hub, sender, sha256)) is not None:
-            return receipt_of(earlier)
+            return Receipt.of(earlier)
         raise Conflict(
             f"document {pkg.document_id!r} already exists", code="DOCUMENT_ID_CONFLICT"
         ) from None
-    return receipt_of(msg)
+    return Receipt.of(msg)
 
 
 def _record_document(session: Session, msg: Message, ref: Document | None) -> None:

@@ -169,18 +169,6 @@ def _parse_date(value: str | None):  # noqa: ANN202
     return datetime.strptime(value, "%Y/%m/%d").date() if value else None
 
 
-def _receipt(msg: Message, findings: list[dict] | None = None) -> Receipt:
-    return Receipt(
-        id=msg.id,
-        kind=msg.kind,
-        document_id=msg.document_id,
-        sha256=msg.sha256,
-        received_at=msg.received_at,
-        recipients=list(msg.recipients),
-        findings=findings or [],
-    )
-
-
 def submit_status_package(
     hub: Hub,
     principal: Principal,
@@ -217,7 +205,7 @@ def submit_status_package(
         )
         msg.findings = [f.to_dict() for f in warnings]
         msg.resend_key = sha256  # the agency's own bytes: a resend finds this receipt
-    return _receipt(msg, msg.findings)
+    return Receipt.of(msg)
 
 
 def post_status(
@@ -249,7 +237,7 @@ def post_status(
             raw=None,
             about_message_id=about.id,
         )
-    return _receipt(msg)
+    return Receipt.of(msg)
 
 
 def _may_see(session: Session, msg: Message, agency: str) -> bool:
