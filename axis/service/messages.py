@@ -177,12 +177,18 @@ def _lookup_document(hub: Hub):
     return lookup
 
 
-def _agency_known(hub: Hub):
-    def known(code: str) -> bool:
-        with hub.db.read() as session:
-            return session.get(Agency, code) is not None
+def _agency_known(hub: Hub, known: set[str]):
+    """The directory for the rules: the sender and the recipients were just looked up, so only
+    other codes (places informed, documents answered) cost a query, once each."""
+    memo = dict.fromkeys(known, True)
 
-    return known
+    def lookup(code: str) -> bool:
+        if code not in memo:
+            with hub.db.read() as session:
+                memo[code] = session.get(Agency, code) is not None
+        return memo[code]
+
+    return lookup
 
 
 def _submit_document(
@@ -209,7 +215,7 @@ def _submit_document(
         package=pkg,
         raw=raw,
         sender_code=sender,
-        agency_known=_agency_known(hub),
+        agency_known=_agency_known(hub, {sender, *recipients}),
         lookup_document=_lookup_document(hub),
     )
     check_findings = run_checks(hub.checks, item)
