@@ -44,8 +44,13 @@ def _free_port() -> int:
 
 
 def _axis(env: dict, *args: str) -> str:
-    out = subprocess.run([sys.executable, "-m", "axis.cli", *args], env=env, check=True,
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "axis.cli", *args],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return out.stdout
 
 
@@ -55,8 +60,12 @@ def _packages(n: int) -> list[tuple[str, bytes]]:
     for i in range(n):
         sender = SENDERS[i % len(SENDERS)]
         recipients = [RECIPIENTS[(i + k) % len(RECIPIENTS)] for k in range(3)]
-        pkg = make_document(sender=sender, recipients=recipients, number=f"{i + 10:04d}",
-                            attachments=[("van-ban.pdf", pdf, "application/pdf")])
+        pkg = make_document(
+            sender=sender,
+            recipients=recipients,
+            number=f"{i + 10:04d}",
+            attachments=[("van-ban.pdf", pdf, "application/pdf")],
+        )
         out.append((sender, build_document(pkg)))
     return out
 
@@ -75,9 +84,14 @@ async def _send_all(url: str, keys: dict[str, str], packages, concurrency: int):
             while not queue.empty():
                 sender, body = queue.get_nowait()
                 t0 = time.perf_counter()
-                r = await client.post("/v1/messages", content=body, headers={
-                    "Authorization": f"Bearer {keys[sender]}",
-                    "Content-Type": "application/xml"})
+                r = await client.post(
+                    "/v1/messages",
+                    content=body,
+                    headers={
+                        "Authorization": f"Bearer {keys[sender]}",
+                        "Content-Type": "application/xml",
+                    },
+                )
                 latencies.append(time.perf_counter() - t0)
                 statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
                 if r.status_code == 202:
@@ -95,8 +109,9 @@ async def _pull_and_ack(url: str, keys: dict[str, str], stop: asyncio.Event) -> 
             nonlocal acked
             headers = {"Authorization": f"Bearer {keys[code]}"}
             while True:
-                page = (await client.get("/v1/inbox", params={"limit": 200},
-                                         headers=headers)).json()
+                page = (
+                    await client.get("/v1/inbox", params={"limit": 200}, headers=headers)
+                ).json()
                 ids = [i["id"] for i in page["items"]]
                 if ids:
                     r = await client.post("/v1/inbox/ack", json={"ids": ids}, headers=headers)
@@ -129,14 +144,23 @@ async def _baseline(url: str, key: str, n: int, concurrency: int) -> float:
 async def _run(args) -> int:
     data = Path(tempfile.mkdtemp(prefix="axis-bench-"))
     port = _free_port()
-    env = {**os.environ, "AXIS_DATA_DIR": str(data), "AXIS_PORT": str(port),
-           "AXIS_SIGNATURE_POLICY": "off", "AXIS_RULES": "off", "PYTHONPATH": str(ROOT)}
-    keys = {code: _axis(env, "agency", "add", code, f"Cơ quan {code}").strip().splitlines()[-1]
-            for code in SENDERS + RECIPIENTS}
+    env = {
+        **os.environ,
+        "AXIS_DATA_DIR": str(data),
+        "AXIS_PORT": str(port),
+        "AXIS_SIGNATURE_POLICY": "off",
+        "AXIS_RULES": "off",
+        "PYTHONPATH": str(ROOT),
+    }
+    keys = {
+        code: _axis(env, "agency", "add", code, f"Cơ quan {code}").strip().splitlines()[-1]
+        for code in SENDERS + RECIPIENTS
+    }
     print(f"building {args.packages} packages (~100 KB PDF, 3 recipients each)...")
     packages = _packages(args.packages)
-    server = subprocess.Popen([sys.executable, "-m", "axis.cli", "serve", "--workers",
-                               str(args.workers)], env=env)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "axis.cli", "serve", "--workers", str(args.workers)], env=env
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(300):
@@ -165,8 +189,8 @@ async def _run(args) -> int:
     p99 = lat[int(len(lat) * 0.99) - 1] * 1000
     durable = _verify(data, receipts)
     print()
-    print(f"| measure                         | value        |")
-    print(f"|---------------------------------|--------------|")
+    print("| measure                         | value        |")
+    print("|---------------------------------|--------------|")
     print(f"| API processes                   | {args.workers:>12} |")
     print(f"| accepted packages/s             | {rate:>12.1f} |")
     print(f"| POST /v1/messages p50 (ms)      | {p50:>12.1f} |")
