@@ -97,9 +97,15 @@ class Receipt:
 
     @classmethod
     def of(cls, msg) -> Receipt:  # noqa: ANN001 - any message row (axis.adapters.tables.Message)
-        return cls(id=msg.id, kind=msg.kind, document_id=msg.document_id, sha256=msg.sha256,
-                   received_at=msg.received_at, recipients=list(msg.recipients),
-                   findings=list(msg.findings or []))
+        return cls(
+            id=msg.id,
+            kind=msg.kind,
+            document_id=msg.document_id,
+            sha256=msg.sha256,
+            received_at=msg.received_at,
+            recipients=list(msg.recipients),
+            findings=list(msg.findings or []),
+        )
 
     def to_dict(self) -> dict:
         return {

@@ -193,8 +193,9 @@ def key_list(
     console.print(table)
 
 
-signer_app = typer.Typer(help="Signers whose keys the hub holds (AXIS_SIGNERS).",
-                         no_args_is_help=True)
+signer_app = typer.Typer(
+    help="Signers whose keys the hub holds (AXIS_SIGNERS).", no_args_is_help=True
+)
 app.add_typer(signer_app, name="signer")
 
 
@@ -204,8 +205,9 @@ def signer_list() -> None:
     hub = _hub()
     table = Table("id", "agency", "role", "name", "position")
     for s in hub.signers.signers.values():
-        table.add_row(s.id, s.agency, s.role, str(s.spec.get("name", "")),
-                      str(s.spec.get("position", "")))
+        table.add_row(
+            s.id, s.agency, s.role, str(s.spec.get("name", "")), str(s.spec.get("position", ""))
+        )
     console.print(table)
 
 
