@@ -198,9 +198,12 @@ def _on_acknowledged(session: Session, event: Acknowledged) -> None:
     if pending is not None and pending.job.delivery_seq == event.delivery.seq:
         session.add(pending.attempt)
         pending.consumed = True
+    # A Core statement on the table: the ORM's bulk-update machinery (autoflush, session
+    # synchronisation) cost more than the update itself on every pull acknowledgement.
+    jobs = PushJob.__table__.c
     session.execute(
-        update(PushJob)
-        .where(PushJob.delivery_seq == event.delivery.seq, PushJob.state.in_(("ready", "leased")))
+        update(PushJob.__table__)
+        .where(jobs.delivery_seq == event.delivery.seq, jobs.state.in_(("ready", "leased")))
         .values(state="done", finished_at=now, lease_token=None, lease_expires_at=None)
     )
 
