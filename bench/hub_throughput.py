@@ -141,6 +141,21 @@ async def _baseline(url: str, key: str, n: int, concurrency: int) -> float:
         return n / (time.perf_counter() - t0)
 
 
+def _tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its children (uvicorn's worker processes)."""
+    pids, total = [pid], 0.0
+    while pids:
+        p = pids.pop()
+        try:
+            stat = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
+            for task in Path(f"/proc/{p}/task").iterdir():
+                pids += [int(c) for c in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total
+
+
 async def _run(args) -> int:
     data = Path(tempfile.mkdtemp(prefix="axis-bench-"))
     port = _free_port()
@@ -172,12 +187,13 @@ async def _run(args) -> int:
         baseline = await _baseline(url, keys[SENDERS[0]], 3000, args.concurrency)
         stop = asyncio.Event()
         puller = asyncio.create_task(_pull_and_ack(url, keys, stop))
-        t0 = time.perf_counter()
+        cpu0, t0 = _tree_cpu_seconds(server.pid), time.perf_counter()
         latencies, statuses, receipts = await _send_all(url, keys, packages, args.concurrency)
         elapsed = time.perf_counter() - t0
         stop.set()
         acked = await puller
         drained = time.perf_counter() - t0
+        server_cpu = _tree_cpu_seconds(server.pid) - cpu0
     finally:
         server.terminate()
         server.wait(30)
@@ -198,6 +214,8 @@ async def _run(args) -> int:
     print(f"| statuses                        | {str(statuses):>12} |")
     print(f"| acknowledged (docs + statuses)  | {acked:>12} |")
     print(f"| all drained after (s)           | {drained:>12.1f} |")
+    per_doc = server_cpu / max(accepted, 1) * 1000
+    print(f"| server CPU per document, ms     | {per_doc:>12.1f} |")
     print(f"| baseline GET /healthz /s        | {baseline:>12.1f} |")
     print(f"| ratio accepted/s : healthz/s    | {rate / baseline:>12.3f} |")
     print(f"| receipts durable                | {durable:>12} |")
