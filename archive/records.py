@@ -146,13 +146,16 @@ def default_file_code(agency_id: str, year: int, notation: str) -> str:
 
 # -- objects ---------------------------------------------------------------------------------
 def package_objects(
-    pkg: DocumentPackage, *, package: bytes, report: bytes | None = None
+    pkg: DocumentPackage,
+    *,
+    package: bytes,
+    report: bytes | None = None,
+    package_sha256: str | None = None,
 ) -> tuple[list[ObjectRef], dict[str, bytes]]:
     """The objects of one package (refs, and their bytes by SHA-256) — hashing only what the
-    parser did not already hash (the package itself and the report)."""
-    refs = [
-        ObjectRef(PACKAGE_NAME, sha256_hex(package), len(package), c.PACKAGE, "application/xml")
-    ]
+    parser and the caller did not already hash (pass `package_sha256` when it is known)."""
+    digest = package_sha256 or sha256_hex(package)
+    refs = [ObjectRef(PACKAGE_NAME, digest, len(package), c.PACKAGE, "application/xml")]
     blobs = {refs[0].sha256: package}
     used = {PACKAGE_NAME, REPORT_NAME, HISTORY_NAME}
     for i, att in enumerate(pkg.attachments, start=1):
@@ -258,10 +261,13 @@ def archive_package(
     access: str = "public",
     accepted_at: datetime | None = None,
     file_code: str = "",
+    package_sha256: str | None = None,
 ) -> RecordDraft:
     """Put a package's objects in the store and return the draft to `add_record`.
     Raises `StoreUnavailable` (the hub answers 503 and acknowledges nothing)."""
-    refs, blobs = package_objects(pkg, package=package, report=report)
+    refs, blobs = package_objects(
+        pkg, package=package, report=report, package_sha256=package_sha256
+    )
     draft = record_from_package(
         pkg,
         message_id=message_id,

@@ -25,6 +25,7 @@ def store_record_objects(
     raw: bytes,
     *,
     message_id: str,
+    sha256: str,
     reports: dict | None,
     accepted_at: datetime,
 ) -> RecordDraft:
@@ -37,6 +38,7 @@ def store_record_objects(
             pkg,
             package=raw,
             message_id=message_id,
+            package_sha256=sha256,  # hashed once, on arrival
             report=report,
             retention_years=years,
             permanent=settings.archive_permanent,

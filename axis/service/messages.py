@@ -228,7 +228,7 @@ def _submit_document(
     now = utcnow()
     message_id = new_id()
     draft = archiving.store_record_objects(
-        hub, pkg, raw, message_id=message_id, reports=item.reports, accepted_at=now
+        hub, pkg, raw, message_id=message_id, sha256=sha256, reports=item.reports, accepted_at=now
     )
     msg = Message(
         id=message_id,
