@@ -20,7 +20,6 @@ import argparse
 import asyncio
 import os
 import random
-import socket
 import statistics
 import subprocess
 import sys
@@ -35,6 +34,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.harness import axis, free_port, wait_healthy  # noqa: E402
 from formats.edxml import build_document  # noqa: E402
 from tests.factories import make_document, minimal_pdf  # noqa: E402
 
@@ -46,28 +46,11 @@ RECIPIENTS = [f"000.00.{n:02d}.G06" for n in range(1, 5)]
 # --- 1. end to end -------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _axis(env: dict, *args: str) -> str:
-    out = subprocess.run(
-        [sys.executable, "-m", "axis.cli", *args],
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return out.stdout
-
-
 class Server:
     def __init__(self, metrics: bool) -> None:
         self.metrics = metrics
         self.data = Path(tempfile.mkdtemp(prefix="axis-bench-metrics-"))
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {
             **os.environ,
@@ -79,27 +62,21 @@ class Server:
             "PYTHONPATH": str(ROOT),
         }
         self.keys = {
-            code: _axis(self.env, "agency", "add", code, f"Cơ quan {code}").strip().splitlines()[-1]
+            code: axis(self.env, "agency", "add", code, f"Cơ quan {code}").strip().splitlines()[-1]
             for code in SENDERS + RECIPIENTS
         }
         for _attempt in range(3):  # a free port can be taken by another process meanwhile
             if self._start():
                 return
-            self.port = _free_port()
+            self.port = free_port()
             self.url = f"http://127.0.0.1:{self.port}"
             self.env["AXIS_PORT"] = str(self.port)
         raise RuntimeError("the hub did not start")
 
     def _start(self) -> bool:
         self.proc = subprocess.Popen([sys.executable, "-m", "axis.cli", "serve"], env=self.env)
-        for _ in range(300):
-            if self.proc.poll() is not None:
-                return False
-            try:
-                if httpx.get(f"{self.url}/healthz").status_code == 200:
-                    return True
-            except httpx.HTTPError:
-                time.sleep(0.1)
+        if wait_healthy(self.url, self.proc):
+            return True
         self.proc.terminate()
         return False
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -33,18 +32,13 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.harness import free_port  # noqa: E402
 from formats.edxml import build_document  # noqa: E402
 from tests.factories import make_document, minimal_pdf  # noqa: E402
 
 SENDERS = [f"000.00.{n:02d}.H26" for n in range(1, 9)]
 RECIPIENTS = [f"000.00.{n:02d}.G06" for n in range(1, 7)]
 TARGET = 150.0
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _axis(env: dict, *args: str, **kw) -> subprocess.CompletedProcess | subprocess.Popen:
@@ -120,7 +114,7 @@ def _run_config(args, workers: int, packages) -> dict:
     db_url = args.admin_url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
     db_url = f"{db_url}/{name}"
     data = Path(tempfile.mkdtemp(prefix="axis-bench-pg-"))
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "PYTHONPATH": str(ROOT),

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -33,6 +32,7 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.harness import free_port  # noqa: E402
 from formats.edxml import build_document  # noqa: E402
 from tests.factories import make_document, minimal_pdf  # noqa: E402
 
@@ -57,12 +57,6 @@ RECEIVER = textwrap.dedent(
     uvicorn.run(app, host="127.0.0.1", port=PORT, log_level="warning", access_log=False)
     """
 )
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _wait_http(url: str) -> None:
@@ -163,7 +157,7 @@ def main() -> None:
     base = args.admin_url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
     db_url = f"{base}/{name}"
     data = Path(tempfile.mkdtemp(prefix="axis-bench-push-"))
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}/push"
     env = {
         **os.environ,

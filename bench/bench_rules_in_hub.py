@@ -23,7 +23,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.hub_throughput import _axis, _free_port  # noqa: E402
+from bench.harness import axis, cpu_seconds, free_port, wait_healthy  # noqa: E402
 from formats.edxml import build_document  # noqa: E402
 from tests.rules.documents import RECIPIENTS, SENDER, PdfSpec, good_package, make_pdf  # noqa: E402
 
@@ -42,14 +42,9 @@ def _packages(n: int) -> list[bytes]:
     return out
 
 
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 async def _round(rules: str, packages: list[bytes], concurrency: int) -> dict:
     data = Path(tempfile.mkdtemp(prefix="axis-bench-rules-"))
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "AXIS_DATA_DIR": str(data),
@@ -58,26 +53,22 @@ async def _round(rules: str, packages: list[bytes], concurrency: int) -> dict:
         "AXIS_RULES": rules,
         "PYTHONPATH": str(ROOT),
     }
-    key = _axis(env, "agency", "add", SENDER, "UBND Hà Nội").strip().splitlines()[-1]
+    key = axis(env, "agency", "add", SENDER, "UBND Hà Nội").strip().splitlines()[-1]
     for code in RECIPIENTS:
-        _axis(env, "agency", "add", code, f"Cơ quan {code}")
+        axis(env, "agency", "add", code, f"Cơ quan {code}")
     server = subprocess.Popen(
         [sys.executable, "-m", "axis.cli", "serve"], env=env, stdout=subprocess.DEVNULL
     )
     url = f"http://127.0.0.1:{port}"
     statuses: dict[int, int] = {}
     try:
-        for _ in range(300):
-            try:
-                if httpx.get(f"{url}/healthz").status_code == 200:
-                    break
-            except httpx.HTTPError:
-                await asyncio.sleep(0.1)
+        if not wait_healthy(url, server):
+            raise RuntimeError("the hub did not start")
         queue = list(packages)
         headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/xml"}
         async with httpx.AsyncClient(base_url=url, timeout=60) as client:
             await client.post("/v1/messages", content=b"<warm-up/>", headers=headers)
-            cpu0, t0 = _cpu_seconds(server.pid), time.perf_counter()
+            cpu0, t0 = cpu_seconds(server.pid), time.perf_counter()
 
             async def worker():
                 while queue:
@@ -85,7 +76,7 @@ async def _round(rules: str, packages: list[bytes], concurrency: int) -> dict:
                     statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
 
             await asyncio.gather(*(worker() for _ in range(concurrency)))
-            cpu, wall = _cpu_seconds(server.pid) - cpu0, time.perf_counter() - t0
+            cpu, wall = cpu_seconds(server.pid) - cpu0, time.perf_counter() - t0
     finally:
         server.terminate()
         server.wait(30)

@@ -17,7 +17,6 @@ import argparse
 import asyncio
 import hashlib
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -30,28 +29,12 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.harness import axis, cpu_seconds, free_port, wait_healthy  # noqa: E402
 from formats.edxml import build_document  # noqa: E402
 from tests.factories import make_document, minimal_pdf  # noqa: E402
 
 SENDERS = [f"000.00.{n:02d}.H26" for n in range(1, 9)]
 RECIPIENTS = [f"000.00.{n:02d}.G06" for n in range(1, 7)]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _axis(env: dict, *args: str) -> str:
-    out = subprocess.run(
-        [sys.executable, "-m", "axis.cli", *args],
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return out.stdout
 
 
 def _packages(n: int) -> list[tuple[str, bytes]]:
@@ -141,24 +124,9 @@ async def _baseline(url: str, key: str, n: int, concurrency: int) -> float:
         return n / (time.perf_counter() - t0)
 
 
-def _tree_cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process and its children (uvicorn's worker processes)."""
-    pids, total = [pid], 0.0
-    while pids:
-        p = pids.pop()
-        try:
-            stat = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
-            for task in Path(f"/proc/{p}/task").iterdir():
-                pids += [int(c) for c in (task / "children").read_text().split()]
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-    return total
-
-
 async def _run(args) -> int:
     data = Path(tempfile.mkdtemp(prefix="axis-bench-"))
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "AXIS_DATA_DIR": str(data),
@@ -168,7 +136,7 @@ async def _run(args) -> int:
         "PYTHONPATH": str(ROOT),
     }
     keys = {
-        code: _axis(env, "agency", "add", code, f"Cơ quan {code}").strip().splitlines()[-1]
+        code: axis(env, "agency", "add", code, f"Cơ quan {code}").strip().splitlines()[-1]
         for code in SENDERS + RECIPIENTS
     }
     print(f"building {args.packages} packages (~100 KB PDF, 3 recipients each)...")
@@ -178,22 +146,18 @@ async def _run(args) -> int:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(300):
-            try:
-                if httpx.get(f"{url}/healthz").status_code == 200:
-                    break
-            except httpx.HTTPError:
-                await asyncio.sleep(0.1)
+        if not wait_healthy(url, server):
+            raise RuntimeError("the hub did not start")
         baseline = await _baseline(url, keys[SENDERS[0]], 3000, args.concurrency)
         stop = asyncio.Event()
         puller = asyncio.create_task(_pull_and_ack(url, keys, stop))
-        cpu0, t0 = _tree_cpu_seconds(server.pid), time.perf_counter()
+        cpu0, t0 = cpu_seconds(server.pid), time.perf_counter()
         latencies, statuses, receipts = await _send_all(url, keys, packages, args.concurrency)
         elapsed = time.perf_counter() - t0
         stop.set()
         acked = await puller
         drained = time.perf_counter() - t0
-        server_cpu = _tree_cpu_seconds(server.pid) - cpu0
+        server_cpu = cpu_seconds(server.pid) - cpu0
     finally:
         server.terminate()
         server.wait(30)
