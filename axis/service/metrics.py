@@ -60,6 +60,9 @@ class Pending:
         self.codes: dict[tuple[str, str, str, str, str], int] = defaultdict(int)
         self.latency: dict[tuple[str, str, str, str, int], int] = defaultdict(int)
         self.facts: list[dict] = []  # new rows of metric_documents
+        # Written at flush, each list as one statement: a batch of acks costs no query each.
+        self.acks: list[tuple[str, str, str, datetime, datetime]] = []  # (doc, recipient, msg…)
+        self.statuses: list[dict] = []  # _STATUS parameters of statuses that cannot complete
         self._labels: dict[datetime, tuple[tuple[str, str], ...]] = {}
 
     def labels(self, at: datetime) -> tuple[tuple[str, str], ...]:
@@ -197,7 +200,7 @@ _CODE = bindparam("status_code")
 _DONE = bindparam("done", type_=_F.completed_at.type)
 # One statement per status: the status appended to the row (the list shows them in order), the
 # first 06 of a document not revoked sets completed_at, and the row's times come back.
-_STATUS = (
+_APPEND_STATUS = (
     update(MetricDocument.__table__)
     .where(_FACT)
     .values(
@@ -214,25 +217,45 @@ _STATUS = (
             else_=_F.completed_at,
         ),
     )
-    .returning(_F.sent_at, _F.due_at, _F.completed_at)
 )
+_STATUS = _APPEND_STATUS.returning(_F.sent_at, _F.due_at, _F.completed_at)
 
 
 def on_acknowledged(session: Session, ev: Acknowledged) -> None:
     msg = ev.message
     if msg.kind != "edoc":
         return
-    # Core statements on the unit of work's connection: no ORM objects on the hot path.
-    done = session.connection().execute(
-        _ACK, {"d": msg.document_id, "r": ev.delivery.recipient_code, "m": msg.id, "at": ev.at}
+    pending(session).acks.append(
+        (msg.document_id, ev.delivery.recipient_code, msg.id, ev.at, msg.received_at)
     )
-    if done.rowcount != 1:
-        return  # not a counted document (a revoke or update package, or from before figures)
-    who = (ev.delivery.recipient_code, HUB)
-    ms = _ms(ev.at, msg.received_at)  # the fact's own message: sent_at is its received_at
-    buf = pending(session)
-    buf.add(who, ev.at, acknowledged=1, ack_ms=ms)
-    buf.latency_ms(who, ev.at, "A", ms)
+
+
+def _write_acks(session: Session, buf: Pending) -> None:
+    """The facts of the acknowledged documents get their acked_at, and each first
+    acknowledgement of a counted document is counted (not a revoke or update package, nor a
+    document from before the figures: those have no fact with that message id)."""
+    docs = {a[0] for a in buf.acks}
+    recipients = {a[1] for a in buf.acks}
+    open_facts = set(
+        session.connection().execute(
+            select(_F.document_id, _F.recipient_code, _F.message_id).where(
+                _F.document_id.in_(docs), _F.recipient_code.in_(recipients), _F.acked_at.is_(None)
+            )
+        )
+    )
+    params = []
+    for doc, recipient, message_id, at, sent_at in buf.acks:
+        if (doc, recipient, message_id) not in open_facts:
+            continue
+        open_facts.discard((doc, recipient, message_id))
+        params.append({"d": doc, "r": recipient, "m": message_id, "at": at})
+        who = (recipient, HUB)
+        ms = _ms(at, sent_at)  # the fact's own message: sent_at is its received_at
+        buf.add(who, at, acknowledged=1, ack_ms=ms)
+        buf.latency_ms(who, at, "A", ms)
+    if params:
+        session.connection().execute(_ACK, params)
+    buf.acks.clear()
 
 
 def on_status(session: Session, ev: StatusRecorded) -> None:
@@ -243,20 +266,18 @@ def on_status(session: Session, ev: StatusRecorded) -> None:
     if ev.document_message is None:
         return
     done = ev.at if ev.code == COMPLETED else None
-    fact = (
-        session.connection()
-        .execute(
-            _STATUS,
-            {
-                "d": ev.document_message.document_id,
-                "r": ev.agency_code,
-                "status_code": ev.code,
-                "at": ev.at,
-                "done": done,
-            },
-        )
-        .one_or_none()
-    )
+    params = {
+        "d": ev.document_message.document_id,
+        "r": ev.agency_code,
+        "status_code": ev.code,
+        "at": ev.at,
+        "done": done,
+    }
+    if done is None:  # it cannot complete: the row is only appended to, at flush
+        buf.statuses.append(params)
+        return
+    _write_statuses(session, buf)  # the row's statuses stay in the order they came
+    fact = session.connection().execute(_STATUS, params).one_or_none()
     if fact is None:
         return  # a recall (13) from the sender, or a document from before the figures
     # Only the first 06 completes (and a revoked document no longer counts).
@@ -297,10 +318,19 @@ def _upsert(session: Session, table, keys: list[str], rows: list[tuple], add) ->
     conn.exec_driver_sql(sql, rows)
 
 
+def _write_statuses(session: Session, buf: Pending) -> None:
+    if buf.statuses:
+        session.connection().execute(_APPEND_STATUS, buf.statuses)
+        buf.statuses.clear()
+
+
 def flush(session: Session) -> None:
     buf: Pending | None = session.info.pop(_KEY, None)
     if buf is None:
         return
+    if buf.acks:
+        _write_acks(session, buf)
+    _write_statuses(session, buf)
     if buf.facts:
         session.connection().execute(insert(MetricDocument.__table__), buf.facts)
     if buf.periods:

@@ -31,7 +31,7 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from axis.adapters.database import Database
@@ -141,23 +141,30 @@ def list_webhooks(db: Database) -> list[dict]:
 # -- enqueueing (inside the unit of work that accepts a message) ------------------------------
 
 
+_HOOKS = "axis_push_hooks"
+
+
+def _webhooks(session: Session) -> dict[str, bool]:
+    """Every agency with a webhook row → whether it is active: read once per unit of work, so
+    the events of a batch (an ack of 200 items) cost no query each."""
+    hooks = session.info.get(_HOOKS)
+    if hooks is None:
+        rows = session.connection().execute(select(Webhook.agency_code, Webhook.active))
+        hooks = session.info[_HOOKS] = {code: bool(active) for code, active in rows}
+    return hooks
+
+
 def subscribe(hub: Hub, settings: PushSettings | None = None) -> None:
     settings = settings or PushSettings()
     give_up = timedelta(seconds=settings.give_up_after_s)
 
     def on_accepted(session: Session, event: MessageAccepted) -> None:
-        codes = [d.recipient_code for d in event.deliveries]
-        if not codes:
+        hooks = _webhooks(session)
+        pushed = [d for d in event.deliveries if hooks.get(d.recipient_code)]
+        if not pushed:
             return
-        hooked = set(
-            session.scalars(
-                select(Webhook.agency_code).where(
-                    Webhook.agency_code.in_(codes), Webhook.active.is_(True)
-                )
-            )
-        )
-        if not hooked:
-            return
+        if any(d.seq is None for d in pushed):
+            session.flush()  # the jobs name their deliveries' seq
         now = utcnow()
         session.add_all(
             PushJob(
@@ -170,8 +177,7 @@ def subscribe(hub: Hub, settings: PushSettings | None = None) -> None:
                 deadline_at=now + give_up,
                 created_at=now,
             )
-            for d in event.deliveries
-            if d.recipient_code in hooked
+            for d in pushed
         )
 
     hub.events.subscribe(MessageAccepted, on_accepted)
@@ -188,24 +194,28 @@ class _Success:
 
 
 _success: ContextVar[_Success | None] = ContextVar("axis_push_success", default=None)
+_FINISH = (
+    update(PushJob.__table__)
+    .where(
+        PushJob.__table__.c.delivery_seq == bindparam("seq"),
+        PushJob.__table__.c.state.in_(("ready", "leased")),
+    )
+    .values(state="done", finished_at=bindparam("now"), lease_token=None, lease_expires_at=None)
+)
 
 
 def _on_acknowledged(session: Session, event: Acknowledged) -> None:
     """A delivery acknowledged (by a 2xx push or by a pull): its push job is finished, and the
     successful attempt is recorded, in the acknowledgement's own transaction."""
-    now = utcnow()
     pending = _success.get()
     if pending is not None and pending.job.delivery_seq == event.delivery.seq:
         session.add(pending.attempt)
         pending.consumed = True
-    # A Core statement on the table: the ORM's bulk-update machinery (autoflush, session
-    # synchronisation) cost more than the update itself on every pull acknowledgement.
-    jobs = PushJob.__table__.c
-    session.execute(
-        update(PushJob.__table__)
-        .where(jobs.delivery_seq == event.delivery.seq, jobs.state.in_(("ready", "leased")))
-        .values(state="done", finished_at=now, lease_token=None, lease_expires_at=None)
-    )
+    # Jobs exist only for recipients with a webhook (a removed one's are dropped when claimed).
+    if event.delivery.recipient_code not in _webhooks(session):
+        return
+    # A Core statement on the connection: no autoflush, none of the ORM's bulk-update work.
+    session.connection().execute(_FINISH, {"seq": event.delivery.seq, "now": utcnow()})
 
 
 # -- workers ----------------------------------------------------------------------------------

@@ -139,7 +139,8 @@ def _record_status(
     ]
     session.add(msg)
     session.add_all(deliveries)
-    session.flush()  # one flush: the message, then its deliveries (seq assigned)
+    # No flush here: a batch of acknowledgements writes its statuses in one flush at commit
+    # (a handler that needs the deliveries' seq, push, flushes for itself).
     hub.events.publish(session, MessageAccepted(msg, deliveries))
     hub.events.publish(session, StatusRecorded(about, msg, agency, code, now))
     staff_dict = vars(staff) if staff else None
