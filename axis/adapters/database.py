@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
@@ -51,6 +53,38 @@ def make_engine(url: str, *, sqlite_synchronous: str = "FULL") -> Engine:
     return engine
 
 
+class _WriterLock:
+    """The write turn of a SQLite database: threads of this process queue on a reentrant lock,
+    processes sharing the file (`axis serve --workers N`, `axis worker`, the CLI) on an flock of
+    a file beside it. Both wait in the kernel and wake at once, unlike SQLite's busy handler."""
+
+    def __init__(self, path: str | None) -> None:
+        self._threads = threading.RLock()
+        self._path = path
+        self._fd: int | None = None
+        self._pid = 0  # a forked child opens its own file: flocks belong to the open file
+        self._depth = 0  # nested write() calls of the holding thread take the flock once
+
+    def __enter__(self) -> None:
+        self._threads.acquire()
+        try:
+            if self._depth == 0 and self._path is not None:
+                if self._pid != os.getpid():
+                    self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+                    self._pid = os.getpid()
+                fcntl.flock(self._fd, fcntl.LOCK_EX)
+        except BaseException:
+            self._threads.release()
+            raise
+        self._depth += 1
+
+    def __exit__(self, *exc: object) -> None:
+        self._depth -= 1
+        if self._depth == 0 and self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self._threads.release()
+
+
 class Database:
     def __init__(self, url: str, *, sqlite_synchronous: str = "FULL") -> None:
         self.url = url
@@ -60,8 +94,12 @@ class Database:
             self.engine.execution_options(axis_write=True), expire_on_commit=False
         )
         # SQLite has one writer at a time, and its busy handler waits by sleeping in steps of
-        # up to 100 ms: writers of this process queue on a lock instead, in arrival order.
-        self._write_lock = threading.RLock() if self.is_sqlite else nullcontext()
+        # up to 100 ms: writers queue on a lock instead, woken the moment it is free.
+        self._write_lock: AbstractContextManager = nullcontext()
+        if self.is_sqlite:
+            database = make_url(url).database
+            file = database if database and database != ":memory:" else None
+            self._write_lock = _WriterLock(f"{file}.writer-lock" if file else None)
 
     @property
     def is_sqlite(self) -> bool:
