@@ -1,9 +1,13 @@
 """What every end-to-end benchmark needs: a free port, the `axis` CLI, a served hub that is up,
-and the CPU a server process (and its uvicorn workers) used — measured from /proc, so the load
-generator's share of the same cores does not count."""
+the CPU a server process (and its uvicorn workers) used — measured from /proc, so the load
+generator's share of the same cores does not count — and `HttpConnection`, a minimal asyncio
+HTTP/1.1 keep-alive client for load generation that leaves the cores to the server."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json as jsonlib
 import os
 import socket
 import subprocess
@@ -60,3 +64,127 @@ def cpu_seconds(pid: int) -> float:
         except (FileNotFoundError, ProcessLookupError):
             continue
     return total
+
+
+class HttpResponse:
+    __slots__ = ("status_code", "headers", "content")
+
+    def __init__(self, status_code: int, headers: dict[str, str], content: bytes):
+        self.status_code = status_code
+        self.headers = headers  # names lower-cased; a repeated header keeps its last value
+        self.content = content
+
+    def json(self):
+        return jsonlib.loads(self.content)
+
+
+class HttpError(Exception):
+    """The server's answer could not be read as HTTP/1.1 (or the connection broke)."""
+
+
+class HttpConnection:
+    """One HTTP/1.1 keep-alive connection over asyncio streams, for benchmark load generation.
+
+    Give each concurrent worker its own connection; requests on one connection must not overlap.
+    Bodies are sent with Content-Length; responses may carry Content-Length or
+    `Transfer-Encoding: chunked` (anything else fails loudly). It reconnects when the server
+    closed the connection (`Connection: close`, or its keep-alive timeout) before the next
+    request; a request is never retried.
+
+        async with HttpConnection(url) as conn:
+            r = await conn.request("GET", "/healthz")
+    """
+
+    def __init__(self, base_url: str, *, timeout: float = 60):
+        rest = base_url.split("://", 1)[-1].rstrip("/")
+        host, _, port = rest.partition(":")
+        self.host, self.port, self.timeout = host, int(port or 80), timeout
+        self._host_header = f"Host: {rest}\r\n".encode()
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+
+    async def __aenter__(self) -> HttpConnection:
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        writer, self._reader, self._writer = self._writer, None, None
+        if writer is not None:
+            writer.close()
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        content: bytes = b"",
+        json=None,
+        headers: dict[str, str] | None = None,
+    ) -> HttpResponse:
+        head = [f"{method} {path} HTTP/1.1\r\n".encode(), self._host_header]
+        if json is not None:
+            content = jsonlib.dumps(json).encode()
+            head.append(b"Content-Type: application/json\r\n")
+        if headers:
+            head.append("".join(f"{k}: {v}\r\n" for k, v in headers.items()).encode("latin-1"))
+        if content or method in ("POST", "PUT", "PATCH"):
+            head.append(b"Content-Length: %d\r\n" % len(content))
+        head.append(b"\r\n")
+        async with asyncio.timeout(self.timeout):
+            if self._writer is None or self._reader.at_eof() or self._writer.is_closing():
+                await self.close()
+                self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
+            writer = self._writer
+            if content:
+                writer.writelines((b"".join(head), content))
+            else:
+                writer.write(b"".join(head))
+            try:
+                await writer.drain()
+                return await self._read_response(method)
+            except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError) as e:
+                await self.close()
+                raise HttpError(f"{method} {path}: {e!r}") from e
+            except BaseException:
+                await self.close()  # e.g. timeout or cancel mid-response: the stream is unusable
+                raise
+
+    async def _read_response(self, method: str) -> HttpResponse:
+        reader = self._reader
+        while True:
+            raw = await reader.readuntil(b"\r\n\r\n")
+            lines = raw.decode("latin-1").split("\r\n")
+            version, _, rest = lines[0].partition(" ")
+            if not version.startswith("HTTP/1."):
+                raise HttpError(f"not an HTTP/1.x status line: {lines[0]!r}")
+            status = int(rest[:3])
+            if not 100 <= status < 200 or status == 101:
+                break  # skip interim 1xx answers (100 Continue) and read the real one
+        headers = {}
+        for line in lines[1:-2]:
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+        if method == "HEAD" or status in (204, 304):
+            body = b""
+        elif "content-length" in headers:
+            body = await reader.readexactly(int(headers["content-length"]))
+        elif headers.get("transfer-encoding", "").lower() == "chunked":
+            parts = []
+            while True:
+                size = int((await reader.readuntil(b"\r\n")).split(b";", 1)[0], 16)
+                if size == 0:
+                    while await reader.readuntil(b"\r\n") != b"\r\n":
+                        pass  # trailers
+                    break
+                parts.append(await reader.readexactly(size))
+                await reader.readexactly(2)
+            body = b"".join(parts)
+        else:
+            raise HttpError(f"status {status}: neither Content-Length nor chunked {headers}")
+        if headers.get("connection", "").lower() == "close" or version == "HTTP/1.0":
+            await self.close()
+        return HttpResponse(status, headers, body)

@@ -8,6 +8,10 @@ measured in the same run, the rate of GET /healthz with the same client and conc
 (the HTTP stack's ceiling on this machine). Then checks every receipt is durable: each
 accepted message is in the database and its package in the store, byte for byte.
 
+The load generator is `bench.harness.HttpConnection`, a minimal keep-alive client (one
+connection per concurrent worker), so that on a small machine it takes little CPU from the
+server; its own CPU (senders and pullers, over the send phase) per accepted document is printed.
+
     python -m bench.hub_throughput [--packages 2000] [--concurrency 16] [--workers 1]
 """
 
@@ -24,12 +28,16 @@ import tempfile
 import time
 from pathlib import Path
 
-import httpx
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.harness import axis, cpu_seconds, free_port, wait_healthy  # noqa: E402
+from bench.harness import (  # noqa: E402
+    HttpConnection,
+    axis,
+    cpu_seconds,
+    free_port,
+    wait_healthy,
+)
 from formats.edxml import build_document  # noqa: E402
 from tests.factories import make_document, minimal_pdf  # noqa: E402
 
@@ -60,14 +68,14 @@ async def _send_all(url: str, keys: dict[str, str], packages, concurrency: int):
     queue: asyncio.Queue = asyncio.Queue()
     for item in packages:
         queue.put_nowait(item)
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as client:
 
-        async def worker():
+    async def worker():
+        async with HttpConnection(url) as conn:
             while not queue.empty():
                 sender, body = queue.get_nowait()
                 t0 = time.perf_counter()
-                r = await client.post(
+                r = await conn.request(
+                    "POST",
                     "/v1/messages",
                     content=body,
                     headers={
@@ -80,48 +88,69 @@ async def _send_all(url: str, keys: dict[str, str], packages, concurrency: int):
                 if r.status_code == 202:
                     receipts.append(r.json())
 
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
     return latencies, statuses, receipts
 
 
 async def _pull_and_ack(url: str, keys: dict[str, str], stop: asyncio.Event) -> int:
     acked = 0
-    async with httpx.AsyncClient(base_url=url, timeout=60) as client:
 
-        async def one(code: str):
-            nonlocal acked
-            headers = {"Authorization": f"Bearer {keys[code]}"}
+    async def pull_once(conn: HttpConnection, code: str) -> int:
+        """Acknowledge one page of `code`'s inbox; how many items the page held."""
+        nonlocal acked
+        headers = {"Authorization": f"Bearer {keys[code]}"}
+        r = await conn.request("GET", "/v1/inbox?limit=200", headers=headers)
+        if r.status_code != 200:
+            raise RuntimeError(f"GET /v1/inbox: {r.status_code} {r.content[:200]!r}")
+        ids = [i["id"] for i in r.json()["items"]]
+        if ids:
+            r = await conn.request("POST", "/v1/inbox/ack", json={"ids": ids}, headers=headers)
+            if r.status_code != 200:
+                raise RuntimeError(f"POST /v1/inbox/ack: {r.status_code}")
+            acked += sum(1 for x in r.json()["results"] if x["acked"])
+        return len(ids)
+
+    async def one(code: str):
+        async with HttpConnection(url) as conn:
             while True:
-                page = (
-                    await client.get("/v1/inbox", params={"limit": 200}, headers=headers)
-                ).json()
-                ids = [i["id"] for i in page["items"]]
-                if ids:
-                    r = await client.post("/v1/inbox/ack", json={"ids": ids}, headers=headers)
-                    acked += sum(1 for x in r.json()["results"] if x["acked"])
-                elif stop.is_set():
+                if await pull_once(conn, code):
+                    continue
+                if stop.is_set():
                     return
-                else:
-                    await asyncio.sleep(0.05)
+                await asyncio.sleep(0.05)
 
-        await asyncio.gather(*(one(c) for c in RECIPIENTS + SENDERS))
+    await asyncio.gather(*(one(c) for c in RECIPIENTS + SENDERS))
+    # A sender's puller can find its inbox empty and stop while a recipient's ack (which sends
+    # it status 01) is still in flight: sweep every inbox, one at a time, until none holds
+    # anything, so that "acknowledged" counts everything.
+    async with HttpConnection(url) as conn:
+        while True:
+            found = 0
+            for code in RECIPIENTS + SENDERS:
+                found += await pull_once(conn, code)
+            if not found:
+                break
     return acked
 
 
-async def _baseline(url: str, key: str, n: int, concurrency: int) -> float:
-    limits = httpx.Limits(max_connections=concurrency)
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as client:
-        remaining = n
+async def _baseline(url: str, key: str, n: int, concurrency: int) -> tuple[float, float]:
+    """GET /healthz rate with the same client and concurrency, and client CPU (ms) per request."""
+    remaining = n
+    headers = {"Authorization": f"Bearer {key}"}
 
-        async def worker():
-            nonlocal remaining
+    async def worker():
+        nonlocal remaining
+        async with HttpConnection(url) as conn:
             while remaining > 0:
                 remaining -= 1
-                await client.get("/healthz", headers={"Authorization": f"Bearer {key}"})
+                r = await conn.request("GET", "/healthz", headers=headers)
+                if r.status_code != 200:
+                    raise RuntimeError(f"GET /healthz: {r.status_code}")
 
-        t0 = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        return n / (time.perf_counter() - t0)
+    t0, c0 = time.perf_counter(), time.process_time()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    elapsed, client_cpu = time.perf_counter() - t0, time.process_time() - c0
+    return n / elapsed, client_cpu / n * 1000
 
 
 async def _run(args) -> int:
@@ -148,12 +177,13 @@ async def _run(args) -> int:
     try:
         if not wait_healthy(url, server):
             raise RuntimeError("the hub did not start")
-        baseline = await _baseline(url, keys[SENDERS[0]], 3000, args.concurrency)
+        baseline, healthz_client_ms = await _baseline(url, keys[SENDERS[0]], 3000, args.concurrency)
         stop = asyncio.Event()
         puller = asyncio.create_task(_pull_and_ack(url, keys, stop))
-        cpu0, t0 = cpu_seconds(server.pid), time.perf_counter()
+        cpu0, t0, client0 = cpu_seconds(server.pid), time.perf_counter(), time.process_time()
         latencies, statuses, receipts = await _send_all(url, keys, packages, args.concurrency)
         elapsed = time.perf_counter() - t0
+        client_cpu = time.process_time() - client0
         stop.set()
         acked = await puller
         drained = time.perf_counter() - t0
@@ -180,7 +210,10 @@ async def _run(args) -> int:
     print(f"| all drained after (s)           | {drained:>12.1f} |")
     per_doc = server_cpu / max(accepted, 1) * 1000
     print(f"| server CPU per document, ms     | {per_doc:>12.1f} |")
+    client_per_doc = client_cpu / max(accepted, 1) * 1000
+    print(f"| client CPU per document, ms     | {client_per_doc:>12.1f} |")
     print(f"| baseline GET /healthz /s        | {baseline:>12.1f} |")
+    print(f"| client CPU per healthz, ms      | {healthz_client_ms:>12.3f} |")
     print(f"| ratio accepted/s : healthz/s    | {rate / baseline:>12.3f} |")
     print(f"| receipts durable                | {durable:>12} |")
     target = rate >= 200 and p99 < 200
