@@ -52,7 +52,9 @@ def store_record_objects(
 
 
 def add(session: Session, draft: RecordDraft) -> None:
-    add_record(session, draft)
+    # Core statements on the unit of work's connection: the ORM session would autoflush and
+    # re-key each of the record's statements.
+    add_record(session.connection(), draft)
 
 
 def revoke(session: Session, document_id: str, sender: str, reason: str) -> None:

@@ -39,9 +39,13 @@ _BUSINESS_EVENT = {
 
 def find_resent(hub: Hub, sender: str, sha256: str) -> Message | None:
     with hub.db.read() as session:
-        return session.scalar(
-            select(Message).where(Message.sender_code == sender, Message.resend_key == sha256)
-        )
+        return _resent(session, sender, sha256)
+
+
+def _resent(session: Session, sender: str, sha256: str) -> Message | None:
+    return session.scalar(
+        select(Message).where(Message.sender_code == sender, Message.resend_key == sha256)
+    )
 
 
 def submit(hub: Hub, raw: bytes, principal: Principal) -> tuple[Receipt, bool]:
@@ -88,15 +92,18 @@ def _submit(hub: Hub, raw: bytes, principal: Principal) -> tuple[Receipt, bool]:
             ],
         )
     sha256 = hashlib.sha256(raw).hexdigest()
-    if (earlier := find_resent(hub, sender, sha256)) is not None:
-        return Receipt.of(earlier), False
-    if has_errors(result.findings):
-        raise Rejected("the package is incomplete or malformed", findings=result.findings)
+    with hub.db.read() as session:  # one read transaction for everything looked up first
+        if (earlier := _resent(session, sender, sha256)) is not None:
+            return Receipt.of(earlier), False
+        if has_errors(result.findings):
+            raise Rejected("the package is incomplete or malformed", findings=result.findings)
+        if isinstance(pkg, DocumentPackage):
+            recipients, ref = _route(session, sender, pkg)
     warnings = [f for f in result.findings if f.severity != "error"]
     if isinstance(pkg, StatusPackage):
         receipt = statuses.submit_status_package(hub, principal, pkg, raw, sha256, warnings)
         return receipt, True
-    return _submit_document(hub, sender, pkg, raw, sha256, warnings), True
+    return _submit_document(hub, sender, pkg, raw, sha256, warnings, recipients, ref), True
 
 
 def _from_path(pkg: DocumentPackage | StatusPackage) -> str:
@@ -113,7 +120,12 @@ def _recipient_codes(pkg: DocumentPackage) -> list[str]:
 
 
 def _check_recipients(session: Session, codes: list[str]) -> list[Finding]:
-    found = {a.code: a for a in session.scalars(select(Agency).where(Agency.code.in_(codes)))}
+    found = {
+        a.code: a
+        for a in session.connection().execute(
+            select(Agency.code, Agency.name, Agency.active).where(Agency.code.in_(codes))
+        )
+    }
     findings = []
     for i, code in enumerate(codes, start=1):
         path = f"/edXML/edXMLEnvelope/edXMLHeader/MessageHeader/To[{i}]/OrganId"
@@ -191,18 +203,17 @@ def _agency_known(hub: Hub, known: set[str]):
     return lookup
 
 
-def _submit_document(
-    hub: Hub, sender: str, pkg: DocumentPackage, raw: bytes, sha256: str, warnings: list[Finding]
-) -> Receipt:
+def _route(
+    session: Session, sender: str, pkg: DocumentPackage
+) -> tuple[list[str], Document | None]:
+    """The recipients a document goes to and the document it revokes, updates or replaces;
+    refused when a recipient cannot receive it or its DocumentId is taken."""
     recipients = _recipient_codes(pkg)
-    with hub.db.read() as session:
-        findings = _check_recipients(session, recipients)
-        if findings:
-            raise Rejected(
-                "the package names recipients the hub cannot deliver to", findings=findings
-            )
-        ref = _referenced_document(session, sender, pkg)
-        same_id = session.get(Document, pkg.document_id)
+    findings = _check_recipients(session, recipients)
+    if findings:
+        raise Rejected("the package names recipients the hub cannot deliver to", findings=findings)
+    ref = _referenced_document(session, sender, pkg)
+    same_id = session.get(Document, pkg.document_id)
     if same_id is not None and ref is None:
         raise Conflict(
             f"document {pkg.document_id!r} was already sent with other content",
@@ -210,7 +221,19 @@ def _submit_document(
         )
     if same_id is not None and ref is not None and same_id.document_id != ref.document_id:
         raise Conflict(f"document {pkg.document_id!r} already exists", code="DOCUMENT_ID_CONFLICT")
+    return recipients, ref
 
+
+def _submit_document(
+    hub: Hub,
+    sender: str,
+    pkg: DocumentPackage,
+    raw: bytes,
+    sha256: str,
+    warnings: list[Finding],
+    recipients: list[str],
+    ref: Document | None,
+) -> Receipt:
     item = CheckInput(
         package=pkg,
         raw=raw,
