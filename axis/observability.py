@@ -144,6 +144,9 @@ class RequestMetrics:
     def __init__(self, app, observability: Observability) -> None:  # noqa: ANN001
         self.app = app
         self.obs = observability
+        # The label children of each (method, route, status), looked up once: `labels()` checks
+        # and locks on every call. Bounded like the label sets themselves (route templates).
+        self._series: dict[tuple[str, str, int], tuple] = {}
 
     async def __call__(self, scope, receive, send) -> None:  # noqa: ANN001
         if scope["type"] != "http":
@@ -164,8 +167,16 @@ class RequestMetrics:
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
             method = scope.get("method", "")
-            self.obs.requests.labels(method, template, str(status)).inc()
-            self.obs.duration.labels(method, template).observe(time.perf_counter() - started)
+            key = (method, template, status)
+            series = self._series.get(key)
+            if series is None:
+                series = (
+                    self.obs.requests.labels(method, template, str(status)),
+                    self.obs.duration.labels(method, template),
+                )
+                self._series[key] = series
+            series[0].inc()
+            series[1].observe(time.perf_counter() - started)
 
 
 assert abs(BUCKET_BASE**8 - 2) < 1e-9  # the exact-bound trick above relies on it

@@ -16,6 +16,7 @@ from axis.api import admin, agencies, archive, messages, sign
 from axis.bootstrap import build_hub
 from axis.config import Settings
 from axis.domain import HubError, Unavailable
+from axis.service import keys
 from axis.service.context import Hub
 
 log = logging.getLogger("axis.api")
@@ -26,7 +27,10 @@ def create_app(settings: Settings | None = None, hub: Hub | None = None) -> Fast
     async def lifespan(app: FastAPI):
         if getattr(app.state, "hub", None) is None:
             app.state.hub = build_hub(settings, create_schema=False)
+        app.state.key_reader = keys.KeyReader(app.state.hub.db)
         yield
+        app.state.key_reader.close()
+        app.state.key_reader = None
         app.state.hub.close()
 
     app = FastAPI(
@@ -37,6 +41,7 @@ def create_app(settings: Settings | None = None, hub: Hub | None = None) -> Fast
         lifespan=lifespan,
     )
     app.state.hub = hub
+    app.state.key_reader = None  # set by the lifespan (SQLite only): see keys.KeyReader
     app.include_router(messages.router)
     app.include_router(agencies.router)
     app.include_router(admin.router)
@@ -96,8 +101,6 @@ def _mount_stats(app: FastAPI) -> None:
 
 
 def _check(hub: Hub) -> None:
-    from sqlalchemy import text
-
-    with hub.db.read() as session:
-        session.execute(text("SELECT 1"))
+    with hub.db.engine.connect() as conn:  # a pooled connection, no ORM session
+        conn.exec_driver_sql("SELECT 1")
     hub.store.check()

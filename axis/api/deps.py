@@ -18,7 +18,13 @@ async def get_principal(request: Request) -> Principal:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     raw = token if scheme.lower() == "bearer" else None
-    return await run_in_threadpool(keys.authenticate, request.app.state.hub.db, raw)
+    state = request.app.state
+    reader: keys.KeyReader | None = getattr(state, "key_reader", None)
+    if reader is not None:  # SQLite: a point read on the event loop, no hop to a thread
+        principal = reader.lookup(raw)
+        if principal is not None:
+            return principal
+    return await run_in_threadpool(keys.authenticate, state.hub.db, raw)
 
 
 async def read_limited_body(request: Request, limit: int) -> bytes:

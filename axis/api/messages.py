@@ -72,19 +72,32 @@ async def send(request: Request, caller: Caller, hub: HubDep) -> Response:
     return JSONResponse(receipt.to_dict(), status_code=202 if created else 200)
 
 
-@router.get("/inbox", summary="Items not yet acknowledged, oldest first")
+# The hot endpoints answer with a JSONResponse of what the service returned (plain JSON types
+# already): the same body, without FastAPI validating and re-serializing it through a model.
+@router.get(
+    "/inbox",
+    summary="Items not yet acknowledged, oldest first",
+    response_model=dict,
+    response_class=JSONResponse,
+)
 def get_inbox(
     caller: Caller,
     hub: HubDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: Annotated[str | None, Query(pattern=r"^\d{1,19}$")] = None,
-) -> dict:
-    return inbox.list_inbox(hub, caller, limit=limit, cursor=int(cursor) if cursor else None)
+) -> JSONResponse:
+    page = inbox.list_inbox(hub, caller, limit=limit, cursor=int(cursor) if cursor else None)
+    return JSONResponse(page)
 
 
-@router.post("/inbox/ack", summary="Acknowledge several items at once")
-def ack_many(body: AckMany, caller: Caller, hub: HubDep) -> dict:
-    return {"results": statuses.acknowledge(hub, caller, body.ids)}
+@router.post(
+    "/inbox/ack",
+    summary="Acknowledge several items at once",
+    response_model=dict,
+    response_class=JSONResponse,
+)
+def ack_many(body: AckMany, caller: Caller, hub: HubDep) -> JSONResponse:
+    return JSONResponse({"results": statuses.acknowledge(hub, caller, body.ids)})
 
 
 @router.get(

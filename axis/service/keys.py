@@ -9,8 +9,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import sqlite3
+import threading
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from axis.adapters.database import Database
@@ -54,7 +56,7 @@ def issue_key(
     return f"{_PREFIX}_{key_id}_{secret}"
 
 
-def authenticate(db: Database, raw: str | None) -> Principal:
+def _parse(raw: str | None) -> tuple[str, str]:
     if not raw:
         raise Unauthorized(
             "missing API key: send 'Authorization: Bearer <key>'", code="AUTH_MISSING"
@@ -62,16 +64,79 @@ def authenticate(db: Database, raw: str | None) -> Principal:
     parts = raw.strip().split("_", 2)
     if len(parts) != 3 or parts[0] != _PREFIX:
         raise Unauthorized("malformed API key", code="AUTH_INVALID")
-    _, key_id, secret = parts
-    with db.read() as session:
-        row = session.get(ApiKey, key_id)
-        if row is None or not hmac.compare_digest(row.secret_hash, _hash(secret)):
-            raise Unauthorized("unknown API key", code="AUTH_INVALID")
-        if row.revoked_at is not None:
-            raise Unauthorized("this API key was revoked", code="AUTH_REVOKED")
-        return Principal(
-            key_id=row.key_id, role=row.role, agency_code=row.agency_code, signer_id=row.signer_id
-        )
+    return parts[1], parts[2]
+
+
+def _principal(key_id: str, secret: str, row) -> Principal:  # noqa: ANN001 - a row or None
+    """The caller of a key row (secret_hash, revoked_at, role, agency_code, signer_id)."""
+    if row is None or not hmac.compare_digest(row[0], _hash(secret)):
+        raise Unauthorized("unknown API key", code="AUTH_INVALID")
+    if row[1] is not None:
+        raise Unauthorized("this API key was revoked", code="AUTH_REVOKED")
+    return Principal(key_id=key_id, role=row[2], agency_code=row[3], signer_id=row[4])
+
+
+# One Core statement, compiled once and cached by SQLAlchemy: no ORM session, no identity map.
+_KEY_ROW = select(
+    ApiKey.secret_hash, ApiKey.revoked_at, ApiKey.role, ApiKey.agency_code, ApiKey.signer_id
+).where(ApiKey.key_id == bindparam("key_id"))
+
+
+def authenticate(db: Database, raw: str | None) -> Principal:
+    """The caller of a key, read from the database on every call (a revoked key fails at once)."""
+    key_id, secret = _parse(raw)
+    with db.engine.connect() as conn:
+        row = conn.execute(_KEY_ROW, {"key_id": key_id}).first()
+    return _principal(key_id, secret, row)
+
+
+class KeyReader:
+    """Reads keys of a SQLite hub on one connection of its own, cheaply enough to run on the
+    event loop: a primary-key lookup in autocommit mode (each read sees the latest commit, so a
+    key revoked by another process fails on the very next request), with no lock wait.
+
+    `lookup` returns None when it cannot answer at once (no SQLite file, the connection is busy
+    in another thread, the database is locked or not there yet): the caller then uses
+    `authenticate`, in a worker thread.
+    """
+
+    _SQL = (
+        "SELECT secret_hash, revoked_at, role, agency_code, signer_id FROM api_keys"
+        " WHERE key_id = ?"
+    )
+
+    def __init__(self, db: Database) -> None:
+        self._conn: sqlite3.Connection | None = None
+        self._lock = threading.Lock()
+        path = db.engine.url.database if db.is_sqlite else None
+        if path and path != ":memory:" and not path.startswith("file:"):
+            try:
+                conn = sqlite3.connect(
+                    path, timeout=0, isolation_level=None, check_same_thread=False
+                )
+                conn.execute("PRAGMA query_only=ON")
+            except sqlite3.Error:
+                return
+            self._conn = conn
+
+    def lookup(self, raw: str | None) -> Principal | None:
+        key_id, secret = _parse(raw)  # a missing or malformed key needs no database
+        if self._conn is None or not self._lock.acquire(blocking=False):
+            return None
+        try:
+            # fetchall steps the statement to its end: no read transaction stays open.
+            rows = self._conn.execute(self._SQL, (key_id,)).fetchall()
+        except sqlite3.Error:
+            return None
+        finally:
+            self._lock.release()
+        return _principal(key_id, secret, rows[0] if rows else None)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
 
 
 def revoke_key(db: Database, key_id: str) -> None:
