@@ -344,50 +344,62 @@ def index_text(conn, record_id: int, text: str) -> None:  # type: ignore[no-unty
         )
 
 
-def add_record(conn, draft: RecordDraft, *, actor: str = "hub") -> int:  # type: ignore[no-untyped-def]
+@dataclass(frozen=True)
+class RecordRows:
+    """The catalog rows of a draft, computed before the transaction that inserts them (folding
+    the search text and fitting the columns is the costly part of `add_record`)."""
+
+    record: dict[str, Any]
+    recipients: list[dict[str, Any]]  # without record_id
+    objects: list[dict[str, Any]]  # without record_id
+
+
+def record_rows(draft: RecordDraft) -> RecordRows:
+    unique: dict[str, dict[str, Any]] = {}
+    for organ_id, organ_name in draft.recipients:
+        rec = fit(
+            c.recipients,
+            {"record_id": None, "organ_id": organ_id, "organ_name": organ_name, "state": c.ACTIVE},
+        )
+        unique.setdefault(rec["organ_id"], rec)
+    objects = [
+        fit(
+            c.objects,
+            {
+                "record_id": None,
+                "name": o.name,
+                "role": o.role,
+                "sha256": o.sha256,
+                "size": o.size,
+                "content_type": o.content_type,
+                "created_at": draft.accepted_at,
+            },
+        )
+        for o in draft.objects
+    ]
+    return RecordRows(fit(c.records, draft_row(draft)), list(unique.values()), objects)
+
+
+def add_record(  # type: ignore[no-untyped-def]
+    conn, draft: RecordDraft, *, actor: str = "hub", rows: RecordRows | None = None
+) -> int:
     """Insert a record, its recipients and objects, in the caller's transaction (a Connection
-    or an ORM Session). Idempotent on message_id: returns the existing record's id."""
+    or an ORM Session); `rows` are the draft's `record_rows`, if already made. Idempotent on
+    message_id: returns the existing record's id."""
     existing = conn.execute(
         select(c.records.c.id).where(c.records.c.message_id == draft.message_id)
     ).scalar()
     if existing is not None:
         return int(existing)
-    row = fit(c.records, draft_row(draft))
-    record_id = int(conn.execute(insert(c.records).returning(c.records.c.id), row).scalar_one())
-    index_text(conn, record_id, row["search_text"])
-    if draft.recipients:
-        unique: dict[str, dict[str, Any]] = {}
-        for organ_id, organ_name in draft.recipients:
-            rec = fit(
-                c.recipients,
-                {
-                    "record_id": record_id,
-                    "organ_id": organ_id,
-                    "organ_name": organ_name,
-                    "state": c.ACTIVE,
-                },
-            )
-            unique.setdefault(rec["organ_id"], rec)
-        conn.execute(insert(c.recipients), list(unique.values()))
-    if draft.objects:
-        conn.execute(
-            insert(c.objects),
-            [
-                fit(
-                    c.objects,
-                    {
-                        "record_id": record_id,
-                        "name": o.name,
-                        "role": o.role,
-                        "sha256": o.sha256,
-                        "size": o.size,
-                        "content_type": o.content_type,
-                        "created_at": draft.accepted_at,
-                    },
-                )
-                for o in draft.objects
-            ],
-        )
+    rows = rows or record_rows(draft)
+    record_id = int(
+        conn.execute(insert(c.records).returning(c.records.c.id), rows.record).scalar_one()
+    )
+    index_text(conn, record_id, rows.record["search_text"])
+    if rows.recipients:
+        conn.execute(insert(c.recipients), [{**r, "record_id": record_id} for r in rows.recipients])
+    if rows.objects:
+        conn.execute(insert(c.objects), [{**o, "record_id": record_id} for o in rows.objects])
     log_event(conn, record_id, "create", actor, {"message_id": draft.message_id})
     return record_id
 

@@ -12,7 +12,7 @@ The load generator is `bench.harness.HttpConnection`, a minimal keep-alive clien
 connection per concurrent worker), so that on a small machine it takes little CPU from the
 server; its own CPU (senders and pullers, over the send phase) per accepted document is printed.
 
-    python -m bench.hub_throughput [--packages 2000] [--concurrency 16] [--workers 1]
+    python -m bench.hub_throughput [--packages 2000] [--concurrency 16] [--workers 1] [--poll 0.25]
 """
 
 from __future__ import annotations
@@ -92,14 +92,22 @@ async def _send_all(url: str, keys: dict[str, str], packages, concurrency: int):
     return latencies, statuses, receipts
 
 
-async def _pull_and_ack(url: str, keys: dict[str, str], stop: asyncio.Event) -> int:
-    acked = 0
+PAGE = 200
+
+
+async def _pull_and_ack(
+    url: str, keys: dict[str, str], stop: asyncio.Event, poll_s: float
+) -> tuple[int, int]:
+    """Each agency's system polls its inbox every `poll_s` seconds and acknowledges what it
+    found (a full page is followed by the next at once). Returns (items acked, polls)."""
+    acked = polls = 0
 
     async def pull_once(conn: HttpConnection, code: str) -> int:
         """Acknowledge one page of `code`'s inbox; how many items the page held."""
-        nonlocal acked
+        nonlocal acked, polls
+        polls += 1
         headers = {"Authorization": f"Bearer {keys[code]}"}
-        r = await conn.request("GET", "/v1/inbox?limit=200", headers=headers)
+        r = await conn.request("GET", f"/v1/inbox?limit={PAGE}", headers=headers)
         if r.status_code != 200:
             raise RuntimeError(f"GET /v1/inbox: {r.status_code} {r.content[:200]!r}")
         ids = [i["id"] for i in r.json()["items"]]
@@ -113,11 +121,11 @@ async def _pull_and_ack(url: str, keys: dict[str, str], stop: asyncio.Event) -> 
     async def one(code: str):
         async with HttpConnection(url) as conn:
             while True:
-                if await pull_once(conn, code):
+                if await pull_once(conn, code) == PAGE:
                     continue
                 if stop.is_set():
                     return
-                await asyncio.sleep(0.05)
+                await asyncio.sleep(poll_s)
 
     await asyncio.gather(*(one(c) for c in RECIPIENTS + SENDERS))
     # A sender's puller can find its inbox empty and stop while a recipient's ack (which sends
@@ -130,7 +138,7 @@ async def _pull_and_ack(url: str, keys: dict[str, str], stop: asyncio.Event) -> 
                 found += await pull_once(conn, code)
             if not found:
                 break
-    return acked
+    return acked, polls
 
 
 async def _baseline(url: str, key: str, n: int, concurrency: int) -> tuple[float, float]:
@@ -179,13 +187,13 @@ async def _run(args) -> int:
             raise RuntimeError("the hub did not start")
         baseline, healthz_client_ms = await _baseline(url, keys[SENDERS[0]], 3000, args.concurrency)
         stop = asyncio.Event()
-        puller = asyncio.create_task(_pull_and_ack(url, keys, stop))
+        puller = asyncio.create_task(_pull_and_ack(url, keys, stop, args.poll))
         cpu0, t0, client0 = cpu_seconds(server.pid), time.perf_counter(), time.process_time()
         latencies, statuses, receipts = await _send_all(url, keys, packages, args.concurrency)
         elapsed = time.perf_counter() - t0
         client_cpu = time.process_time() - client0
         stop.set()
-        acked = await puller
+        acked, polls = await puller
         drained = time.perf_counter() - t0
         server_cpu = cpu_seconds(server.pid) - cpu0
     finally:
@@ -207,6 +215,7 @@ async def _run(args) -> int:
     print(f"| POST /v1/messages p99 (ms)      | {p99:>12.1f} |")
     print(f"| statuses                        | {str(statuses):>12} |")
     print(f"| acknowledged (docs + statuses)  | {acked:>12} |")
+    print(f"| inbox polls (every {args.poll:g} s)       | {polls:>12} |")
     print(f"| all drained after (s)           | {drained:>12.1f} |")
     per_doc = server_cpu / max(accepted, 1) * 1000
     print(f"| server CPU per document, ms     | {per_doc:>12.1f} |")
@@ -241,6 +250,12 @@ def main() -> None:
     parser.add_argument("--packages", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument(
+        "--poll",
+        type=float,
+        default=0.25,
+        help="seconds between an agency system's inbox polls (real systems: seconds)",
+    )
     sys.exit(asyncio.run(_run(parser.parse_args())))
 
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import threading
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -53,36 +55,161 @@ def make_engine(url: str, *, sqlite_synchronous: str = "FULL") -> Engine:
     return engine
 
 
-class _WriterLock:
-    """The write turn of a SQLite database: threads of this process queue on a reentrant lock,
-    processes sharing the file (`axis serve --workers N`, `axis worker`, the CLI) on an flock of
-    a file beside it. Both wait in the kernel and wake at once, unlike SQLite's busy handler."""
+def insert_new(session: Session, objects: Sequence[Base]) -> None:
+    """INSERT new rows, given as ORM objects of one class, in one Core executemany on the unit
+    of work's connection. On the hot paths the ORM's flush bookkeeping cost several times the
+    INSERT itself. The objects stay out of the session, carriers of the values they hold;
+    a server-generated key (an autoincrement seq) is not read back."""
+    if not objects:
+        return
+    table = objects[0].__table__
+    rows = [
+        {c.key: obj.__dict__[c.key] for c in table.columns if c.key in obj.__dict__}
+        for obj in objects
+    ]
+    session.connection().execute(insert(table), rows)
+
+
+class _FileLock:
+    """An flock of a file beside the database: SQLite writers of several processes (`axis serve
+    --workers N`, `axis worker`, the CLI) wait for their turn in the kernel and wake at once,
+    where SQLite's busy handler sleeps in steps of up to 100 ms."""
 
     def __init__(self, path: str | None) -> None:
-        self._threads = threading.RLock()
         self._path = path
-        self._fd: int | None = None
+        self._fd = -1
         self._pid = 0  # a forked child opens its own file: flocks belong to the open file
-        self._depth = 0  # nested write() calls of the holding thread take the flock once
 
-    def __enter__(self) -> None:
-        self._threads.acquire()
-        try:
-            if self._depth == 0 and self._path is not None:
-                if self._pid != os.getpid():
-                    self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
-                    self._pid = os.getpid()
-                fcntl.flock(self._fd, fcntl.LOCK_EX)
-        except BaseException:
-            self._threads.release()
-            raise
-        self._depth += 1
+    def acquire(self) -> None:
+        if self._path is None:
+            return
+        if self._pid != os.getpid():
+            self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+            self._pid = os.getpid()
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
 
-    def __exit__(self, *exc: object) -> None:
-        self._depth -= 1
-        if self._depth == 0 and self._fd is not None:
+    def release(self) -> None:
+        if self._path is not None:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
-        self._threads.release()
+
+
+@dataclass
+class _Group:
+    session: Session
+    units: int = 0
+    broken: bool = False
+    error: BaseException | None = None
+    done: threading.Event = field(default_factory=threading.Event)
+
+
+class _GroupCommit:
+    """Group commit of SQLite units of work. SQLite has one writer at a time and each commit
+    waits for its fsync: while writers of this process queue for the turn, each unit runs in a
+    SAVEPOINT of one shared transaction, and the last of the group commits for all (one fsync).
+    A unit that fails rolls back its savepoint alone; every unit returns only once the group's
+    commit is durable, and raises if it failed."""
+
+    max_units = 16
+
+    def __init__(self, sessions: sessionmaker, lock_path: str | None) -> None:
+        self._sessions = sessions
+        self._file = _FileLock(lock_path)
+        self._turn = threading.RLock()
+        self._counting = threading.Lock()
+        self._waiting = 0  # threads queued for the turn
+        self._depth = 0  # nested units of the thread holding the turn
+        self._group: _Group | None = None
+
+    @contextmanager
+    def unit(self) -> Iterator[Session]:
+        with self._counting:
+            self._waiting += 1
+        self._turn.acquire()
+        with self._counting:
+            self._waiting -= 1
+        if self._depth:  # a nested write() of the thread holding the turn: a savepoint
+            self._depth += 1
+            try:
+                with self._group.session.begin_nested():
+                    yield self._group.session
+            finally:
+                self._depth -= 1
+                self._turn.release()
+            return
+        try:
+            group = self._group or self._open()
+        except BaseException:
+            self._turn.release()
+            raise
+        failure: BaseException | None = None
+        session = group.session
+        info = dict(session.info)
+        self._depth = 1
+        try:
+            savepoint = session.begin_nested()
+            try:
+                yield session
+                # What subscribers do before a commit (figures, seals) belongs to this unit.
+                session.dispatch.before_commit(session)
+                savepoint.commit()
+            except BaseException:
+                try:
+                    if savepoint.is_active:
+                        savepoint.rollback()
+                except BaseException:
+                    group.broken = True
+                session.info.clear()
+                session.info.update(info)
+                raise
+        except BaseException as exc:
+            failure = exc
+        finally:
+            self._depth = 0
+            group.broken = group.broken or not session.in_transaction()
+            # The unit's objects leave the session, as they did when each unit had its own.
+            session.expunge_all()
+        group.units += 1
+        with self._counting:
+            more = self._waiting > 0
+        if more and group.units < self.max_units and not group.broken:
+            self._turn.release()
+            group.done.wait()
+        else:
+            self._commit(group)
+            self._turn.release()
+        if failure is not None:
+            raise failure
+        if group.error is not None:
+            raise group.error
+
+    def _open(self) -> _Group:
+        self._file.acquire()
+        try:
+            session = self._sessions()
+            session.begin()
+            session.connection()  # BEGIN IMMEDIATE: the write lock, now that the turn is ours
+        except BaseException:
+            self._file.release()
+            raise
+        self._group = _Group(session)
+        return self._group
+
+    def _commit(self, group: _Group) -> None:
+        try:
+            if group.broken:
+                group.session.rollback()
+                group.error = RuntimeError("the shared transaction of a group commit failed")
+            else:
+                group.session.commit()
+        except BaseException as exc:
+            group.error = exc
+            with contextlib.suppress(Exception):
+                group.session.rollback()
+        finally:
+            group.session.close()
+            self._group = None
+            self._file.release()
+            group.done.set()
 
 
 class Database:
@@ -93,13 +220,12 @@ class Database:
         self._writer = sessionmaker(
             self.engine.execution_options(axis_write=True), expire_on_commit=False
         )
-        # SQLite has one writer at a time, and its busy handler waits by sleeping in steps of
-        # up to 100 ms: writers queue on a lock instead, woken the moment it is free.
-        self._write_lock: AbstractContextManager = nullcontext()
+        self._group_commit: _GroupCommit | None = None
         if self.is_sqlite:
             database = make_url(url).database
             file = database if database and database != ":memory:" else None
-            self._write_lock = _WriterLock(f"{file}.writer-lock" if file else None)
+            lock = f"{file}.writer-lock" if file else None
+            self._group_commit = _GroupCommit(self._writer, lock)
 
     @property
     def is_sqlite(self) -> bool:
@@ -110,8 +236,13 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """One unit of work that changes data: commits on success, rolls back on error."""
-        with self._write_lock, self._writer() as session, session.begin():
+        """One unit of work that changes data: commits on success, rolls back on error.
+        On SQLite, concurrent units share a commit (see _GroupCommit)."""
+        if self._group_commit is not None:
+            with self._group_commit.unit() as session:
+                yield session
+            return
+        with self._writer() as session, session.begin():
             yield session
 
     @contextmanager

@@ -12,7 +12,14 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from archive.records import RecordDraft, add_record, archive_package, revoke_document
+from archive.records import (
+    RecordDraft,
+    RecordRows,
+    add_record,
+    archive_package,
+    record_rows,
+    revoke_document,
+)
 from archive.store import StoreError
 from axis.domain import Unavailable
 from axis.service.context import Hub
@@ -28,12 +35,14 @@ def store_record_objects(
     sha256: str,
     reports: dict | None,
     accepted_at: datetime,
-) -> RecordDraft:
+) -> tuple[RecordDraft, RecordRows]:
+    """Put the record's objects in the store; return its draft and catalog rows for `add`
+    (made here, outside the write transaction)."""
     report = json.dumps(reports, ensure_ascii=False, sort_keys=True).encode() if reports else None
     settings = hub.settings
     years = None if settings.archive_permanent else settings.archive_retention_years
     try:
-        return archive_package(
+        draft = archive_package(
             hub.store,
             pkg,
             package=raw,
@@ -49,12 +58,14 @@ def store_record_objects(
         raise Unavailable(
             f"the document store is unavailable: {exc}", code="STORE_UNAVAILABLE"
         ) from exc
+    return draft, record_rows(draft)
 
 
-def add(session: Session, draft: RecordDraft) -> None:
+def add(session: Session, record: tuple[RecordDraft, RecordRows]) -> None:
     # Core statements on the unit of work's connection: the ORM session would autoflush and
     # re-key each of the record's statements.
-    add_record(session.connection(), draft)
+    draft, rows = record
+    add_record(session.connection(), draft, rows=rows)
 
 
 def revoke(session: Session, document_id: str, sender: str, reason: str) -> None:

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from axis.adapters.database import insert_new
 from axis.adapters.tables import Agency, Delivery, Document, Message, TimelineEvent
 from axis.domain import (
     BadPackage,
@@ -250,7 +251,7 @@ def _submit_document(
 
     now = utcnow()
     message_id = new_id()
-    draft = archiving.store_record_objects(
+    record = archiving.store_record_objects(
         hub, pkg, raw, message_id=message_id, sha256=sha256, reports=item.reports, accepted_at=now
     )
     msg = Message(
@@ -277,15 +278,14 @@ def _submit_document(
                 Delivery(message_id=msg.id, recipient_code=code, pending=True, created_at=now)
                 for code in recipients
             ]
-            session.add(msg)
+            insert_new(session, [msg])
+            insert_new(session, deliveries)
             _record_document(session, msg, ref)
-            session.add_all(deliveries)
-            session.flush()  # one flush: the message, then its deliveries (seq assigned)
             hub.events.publish(session, MessageAccepted(msg, deliveries))
             if pkg.business.doc_type == BusinessDocType.REVOKE and ref is not None:
                 # Before the revoke's own record goes in: it freezes the document's record.
                 archiving.revoke(session, ref.document_id, sender, pkg.business.reason)
-            archiving.add(session, draft)
+            archiving.add(session, record)
             if ref is not None:
                 event = _BUSINESS_EVENT[pkg.business.doc_type]
                 session.add_all(
@@ -312,13 +312,17 @@ def _submit_document(
 
 def _record_document(session: Session, msg: Message, ref: Document | None) -> None:
     if ref is None or msg.document_id != ref.document_id:
-        session.add(
-            Document(
-                document_id=msg.document_id,
-                sender_code=msg.sender_code,
-                first_message_id=msg.id,
-                latest_message_id=msg.id,
-            )
+        insert_new(
+            session,
+            [
+                Document(
+                    document_id=msg.document_id,
+                    sender_code=msg.sender_code,
+                    first_message_id=msg.id,
+                    latest_message_id=msg.id,
+                    revoked=False,
+                )
+            ],
         )
     if ref is None:
         return

@@ -113,6 +113,7 @@ def set_webhook(db: Database, agency_code: str, url: str, *, rotate_secret: bool
         hook.url = url
         hook.active = True
         hook.updated_at = now
+        session.info.pop(_HOOKS, None)  # units after this one in its transaction see it
         return {"agency": code, "url": url, "secret": hook.secret, "active": True}
 
 
@@ -123,6 +124,7 @@ def remove_webhook(db: Database, agency_code: str) -> None:
         if hook is None:
             raise NotFound(f"agency {agency_code} has no webhook", code="WEBHOOK_NOT_FOUND")
         session.delete(hook)
+        session.info.pop(_HOOKS, None)
 
 
 def list_webhooks(db: Database) -> list[dict]:
@@ -163,8 +165,17 @@ def subscribe(hub: Hub, settings: PushSettings | None = None) -> None:
         pushed = [d for d in event.deliveries if hooks.get(d.recipient_code)]
         if not pushed:
             return
-        if any(d.seq is None for d in pushed):
-            session.flush()  # the jobs name their deliveries' seq
+        if any(d.seq is None for d in pushed):  # inserted without reading their seq back
+            session.flush()
+            seqs = dict(
+                session.connection().execute(
+                    select(Delivery.recipient_code, Delivery.seq).where(
+                        Delivery.message_id == event.message.id
+                    )
+                )
+            )
+            for d in pushed:
+                d.seq = seqs[d.recipient_code]
         now = utcnow()
         session.add_all(
             PushJob(
