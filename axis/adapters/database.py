@@ -154,8 +154,9 @@ class _GroupCommit:
                 savepoint.commit()
             except BaseException:
                 try:
-                    if savepoint.is_active:
-                        savepoint.rollback()
+                    # Also after a failed flush in savepoint.commit(): the savepoint is then
+                    # inactive, and the shared transaction unusable until it is rolled back.
+                    savepoint.rollback()
                 except BaseException:
                     group.broken = True
                 session.info.clear()

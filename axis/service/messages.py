@@ -104,7 +104,7 @@ def _submit(hub: Hub, raw: bytes, principal: Principal) -> tuple[Receipt, bool]:
     if isinstance(pkg, StatusPackage):
         receipt = statuses.submit_status_package(hub, principal, pkg, raw, sha256, warnings)
         return receipt, True
-    return _submit_document(hub, sender, pkg, raw, sha256, warnings, recipients, ref), True
+    return _submit_document(hub, sender, pkg, raw, sha256, warnings, recipients, ref)
 
 
 def _from_path(pkg: DocumentPackage | StatusPackage) -> str:
@@ -234,7 +234,7 @@ def _submit_document(
     warnings: list[Finding],
     recipients: list[str],
     ref: Document | None,
-) -> Receipt:
+) -> tuple[Receipt, bool]:
     item = CheckInput(
         package=pkg,
         raw=raw,
@@ -303,11 +303,11 @@ def _submit_document(
     except IntegrityError:
         # A concurrent twin won the race: same bytes → its receipt; same DocumentId → conflict.
         if (earlier := find_resent(hub, sender, sha256)) is not None:
-            return Receipt.of(earlier)
+            return Receipt.of(earlier), False  # a resend that raced its twin: 200
         raise Conflict(
             f"document {pkg.document_id!r} already exists", code="DOCUMENT_ID_CONFLICT"
         ) from None
-    return Receipt.of(msg)
+    return Receipt.of(msg), True
 
 
 def _record_document(session: Session, msg: Message, ref: Document | None) -> None:

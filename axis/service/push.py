@@ -167,13 +167,12 @@ def subscribe(hub: Hub, settings: PushSettings | None = None) -> None:
             return
         if any(d.seq is None for d in pushed):  # inserted without reading their seq back
             session.flush()
-            seqs = dict(
-                session.connection().execute(
-                    select(Delivery.recipient_code, Delivery.seq).where(
-                        Delivery.message_id == event.message.id
-                    )
+            rows = session.connection().execute(
+                select(Delivery.recipient_code, Delivery.seq).where(
+                    Delivery.message_id == event.message.id
                 )
             )
+            seqs = {code: seq for code, seq in rows}
             for d in pushed:
                 d.seq = seqs[d.recipient_code]
         now = utcnow()
