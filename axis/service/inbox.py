@@ -35,8 +35,20 @@ def list_inbox(
     agency = _agency(principal)
     limit = max(1, min(limit, hub.settings.inbox_page_max))
     with hub.db.read() as session:
+        m = Message.__table__.c
         q = (
-            select(Delivery.seq, Message)
+            select(
+                Delivery.seq,
+                m.id,
+                m.kind,
+                m.document_id,
+                m.sender_code,
+                m.subject,
+                m.received_at,
+                m.business_type,
+                m.status_code,
+                m.size,
+            )
             .join(Message, Message.id == Delivery.message_id)
             .where(Delivery.recipient_code == agency, Delivery.pending.is_(True))
             .order_by(Delivery.seq)
@@ -44,7 +56,7 @@ def list_inbox(
         )
         if cursor is not None:
             q = q.where(Delivery.seq > cursor)
-        rows = session.execute(q).all()
+        rows = session.connection().execute(q).all()  # rows, not entities
     more = len(rows) > limit
     rows = rows[:limit]
     items = [
@@ -59,9 +71,9 @@ def list_inbox(
             "status_code": m.status_code,
             "size": m.size,
         }
-        for _, m in rows
+        for m in rows
     ]
-    return {"items": items, "next_cursor": str(rows[-1][0]) if more else None}
+    return {"items": items, "next_cursor": str(rows[-1].seq) if more else None}
 
 
 def fetch(hub: Hub, principal: Principal, message_id: str) -> tuple[bytes, Message]:

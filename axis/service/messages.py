@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -38,14 +38,32 @@ _BUSINESS_EVENT = {
 }
 
 
-def find_resent(hub: Hub, sender: str, sha256: str) -> Message | None:
+_RECEIPT_FIELDS = (
+    Message.id,
+    Message.kind,
+    Message.document_id,
+    Message.sha256,
+    Message.received_at,
+    Message.recipients,
+    Message.findings,
+)
+
+
+def find_resent(hub: Hub, sender: str, sha256: str) -> Row | None:
     with hub.db.read() as session:
         return _resent(session, sender, sha256)
 
 
-def _resent(session: Session, sender: str, sha256: str) -> Message | None:
-    return session.scalar(
-        select(Message).where(Message.sender_code == sender, Message.resend_key == sha256)
+def _resent(session: Session, sender: str, sha256: str) -> Row | None:
+    """What the receipt of the message an agency already sent with these bytes says, if any."""
+    return (
+        session.connection()
+        .execute(
+            select(*_RECEIPT_FIELDS).where(
+                Message.sender_code == sender, Message.resend_key == sha256
+            )
+        )
+        .first()
     )
 
 
@@ -146,14 +164,14 @@ def _check_recipients(session: Session, codes: list[str]) -> list[Finding]:
     return findings
 
 
-def _referenced_document(session: Session, sender: str, pkg: DocumentPackage) -> Document | None:
+def _referenced_document(session: Session, sender: str, pkg: DocumentPackage) -> Row | None:
     """For a revoke, update or replace: the document it acts on, checked to be the sender's."""
     business = pkg.business
     if business.doc_type == BusinessDocType.NEW:
         return None
     ref_id = nfc(business.document_id) or pkg.document_id
     path = "/edXML/edXMLEnvelope/edXMLHeader/TraceHeaderList/Bussiness/DocumentId"
-    ref = session.get(Document, ref_id)
+    ref = _document(session, ref_id)
     if ref is None:
         raise Rejected(
             f"{_BUSINESS_EVENT[business.doc_type]} of a document the hub never received",
@@ -174,6 +192,14 @@ def _referenced_document(session: Session, sender: str, pkg: DocumentPackage) ->
             findings=[Finding.error("REFERENCE_REVOKED", path, f"{ref_id!r} was revoked")],
         )
     return ref
+
+
+def _document(session: Session, document_id: str) -> Row | None:
+    return (
+        session.connection()
+        .execute(select(Document.__table__).where(Document.document_id == document_id))
+        .first()
+    )
 
 
 def _lookup_document(hub: Hub):
@@ -204,9 +230,7 @@ def _agency_known(hub: Hub, known: set[str]):
     return lookup
 
 
-def _route(
-    session: Session, sender: str, pkg: DocumentPackage
-) -> tuple[list[str], Document | None]:
+def _route(session: Session, sender: str, pkg: DocumentPackage) -> tuple[list[str], Row | None]:
     """The recipients a document goes to and the document it revokes, updates or replaces;
     refused when a recipient cannot receive it or its DocumentId is taken."""
     recipients = _recipient_codes(pkg)
@@ -214,7 +238,7 @@ def _route(
     if findings:
         raise Rejected("the package names recipients the hub cannot deliver to", findings=findings)
     ref = _referenced_document(session, sender, pkg)
-    same_id = session.get(Document, pkg.document_id)
+    same_id = _document(session, pkg.document_id)
     if same_id is not None and ref is None:
         raise Conflict(
             f"document {pkg.document_id!r} was already sent with other content",
@@ -233,7 +257,7 @@ def _submit_document(
     sha256: str,
     warnings: list[Finding],
     recipients: list[str],
-    ref: Document | None,
+    ref: Row | None,
 ) -> tuple[Receipt, bool]:
     item = CheckInput(
         package=pkg,
@@ -310,7 +334,7 @@ def _submit_document(
     return Receipt.of(msg), True
 
 
-def _record_document(session: Session, msg: Message, ref: Document | None) -> None:
+def _record_document(session: Session, msg: Message, ref: Row | None) -> None:
     if ref is None or msg.document_id != ref.document_id:
         insert_new(
             session,
@@ -326,7 +350,7 @@ def _record_document(session: Session, msg: Message, ref: Document | None) -> No
         )
     if ref is None:
         return
-    ref = session.merge(ref)
+    ref = session.get(Document, ref.document_id)  # the row of this transaction, to change
     if msg.business_type == BusinessDocType.REVOKE:
         ref.revoked = True
     else:

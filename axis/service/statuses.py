@@ -10,8 +10,9 @@ import hashlib
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only
 
+from axis.adapters.database import insert_new
 from axis.adapters.tables import Agency, Delivery, Document, Message, TimelineEvent
 from axis.domain import (
     VIETNAM,
@@ -33,6 +34,19 @@ from formats.findings import Finding
 from formats.model import STATUS_CODES, Organization, ResponseFor, StaffInfo, StatusPackage
 
 RECALL_REQUESTED = "13"
+_ACKED_MESSAGE_FIELDS = (
+    Message.id,
+    Message.kind,
+    Message.sender_code,
+    Message.document_id,
+    Message.received_at,
+    Message.subject,
+    Message.business_type,
+    Message.status_code,
+    Message.code,
+    Message.promulgation_date,
+    Message.size,
+)
 
 
 def _require_agency(principal: Principal) -> str:
@@ -89,9 +103,12 @@ def _record_status(
     about: Message | None = None,
     targets: list[str] | None = None,
     agency_name: str | None = None,
+    findings: list[dict] | None = None,
+    resend_key: str | None = None,
 ) -> Message:
     """Store the status package (built here when the client sent JSON) and route it.
-    Callers that already hold the document's message, targets or agency name pass them in."""
+    Callers that already hold the document's message, targets or agency name pass them in;
+    `resend_key` is the SHA-256 of what an agency sent, so that a resend finds this receipt."""
     now = utcnow()
     if targets is None:
         targets = _targets(session, doc, agency, code)
@@ -130,22 +147,22 @@ def _record_status(
         status_code=code,
         about_message_id=about.id if about else None,
         inline_body=raw,
+        resend_key=resend_key,
         recipients=targets,
-        findings=[],
+        findings=findings or [],
         report=None,
     )
     deliveries = [
         Delivery(message_id=msg.id, recipient_code=t, pending=True, created_at=now) for t in targets
     ]
-    session.add(msg)
-    session.add_all(deliveries)
-    # No flush here: a batch of acknowledgements writes its statuses in one flush at commit
-    # (a handler that needs the deliveries' seq, push, flushes for itself).
+    insert_new(session, [msg])
+    insert_new(session, deliveries)
     hub.events.publish(session, MessageAccepted(msg, deliveries))
     hub.events.publish(session, StatusRecorded(about, msg, agency, code, now))
     staff_dict = vars(staff) if staff else None
-    for concerned in targets if code == RECALL_REQUESTED else [agency]:
-        session.add(
+    insert_new(
+        session,
+        [
             TimelineEvent(
                 document_id=doc.document_id,
                 message_id=msg.id,
@@ -157,7 +174,9 @@ def _record_status(
                 at=now,
                 status_message_id=msg.id,
             )
-        )
+            for concerned in (targets if code == RECALL_REQUESTED else [agency])
+        ],
+    )
     return msg
 
 
@@ -203,9 +222,9 @@ def submit_status_package(
             description=pkg.description,
             staff=pkg.staff,
             raw=raw,
+            findings=[f.to_dict() for f in warnings],
+            resend_key=sha256,  # the agency's own bytes: a resend finds this receipt
         )
-        msg.findings = [f.to_dict() for f in warnings]
-        msg.resend_key = sha256  # the agency's own bytes: a resend finds this receipt
     return Receipt.of(msg)
 
 
@@ -265,6 +284,8 @@ def acknowledge(hub: Hub, principal: Principal, message_ids: list[str]) -> list[
         rows = session.execute(
             select(Delivery, Message)
             .join(Message, Message.id == Delivery.message_id)
+            # What acknowledging reads of a message: not its body, findings or report.
+            .options(load_only(*_ACKED_MESSAGE_FIELDS))
             .where(Delivery.message_id.in_(valid), Delivery.recipient_code == agency)
             # Two acks of one delivery at once (a pull racing a push) must not both send 01:
             # PostgreSQL locks the rows; SQLite writers are serialized already.
