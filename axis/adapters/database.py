@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import fcntl
 import os
 import threading
@@ -143,14 +144,14 @@ class _GroupCommit:
             raise
         failure: BaseException | None = None
         session = group.session
-        info = dict(session.info)
+        # What subscribers keep in session.info (buffered figures, seals to make) is written at
+        # the group's commit; a unit that fails puts it back as it found it.
+        info = {key: copy.copy(value) for key, value in session.info.items()}
         self._depth = 1
         try:
             savepoint = session.begin_nested()
             try:
                 yield session
-                # What subscribers do before a commit (figures, seals) belongs to this unit.
-                session.dispatch.before_commit(session)
                 savepoint.commit()
             except BaseException:
                 try:

@@ -65,6 +65,19 @@ class Pending:
         self.statuses: list[dict] = []  # _STATUS parameters of statuses that cannot complete
         self._labels: dict[datetime, tuple[tuple[str, str], ...]] = {}
 
+    def __copy__(self) -> Pending:
+        """A copy to go back to if a unit of work fails (see axis.adapters.database)."""
+        other = Pending()
+        for key, row in self.periods.items():
+            other.periods[key] = dict(row)
+        other.codes.update(self.codes)
+        other.latency.update(self.latency)
+        other.facts = list(self.facts)
+        other.acks = list(self.acks)
+        other.statuses = list(self.statuses)
+        other._labels = self._labels
+        return other
+
     def labels(self, at: datetime) -> tuple[tuple[str, str], ...]:
         found = self._labels.get(at)
         if found is None:  # the events of one unit of work mostly share one instant
@@ -360,7 +373,9 @@ assert [c.name for c in MetricPeriod.__table__.columns] == [
 
 @event.listens_for(Session, "before_commit")
 def _before_commit(session: Session) -> None:
-    if _KEY in session.info:
+    # A SAVEPOINT's commit too calls this: the units of an SQLite group commit (one savepoint
+    # each) leave their figures in the buffer, and the group's commit writes them merged.
+    if _KEY in session.info and not session.in_nested_transaction():
         flush(session)
 
 

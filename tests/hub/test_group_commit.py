@@ -133,3 +133,44 @@ def test_writers_in_several_processes_take_turns(db, tmp_path):
         _, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err.decode()
     assert len(_committed(tmp_path / "axis.db")) == 3 * count
+
+
+def test_the_figures_of_a_failed_unit_are_not_written(db):
+    """Figures are buffered per transaction and written at its commit: a unit that fails in a
+    group takes its increments back with its rows."""
+    from sqlalchemy import func, select
+
+    from axis.adapters.metrics_tables import MetricPeriod
+    from axis.service import metrics
+
+    first_in = threading.Event()
+
+    def write(n: int, *, fail: bool = False, hold: float = 0.0) -> None:
+        try:
+            with db.write() as session:
+                metrics.pending(session).add(("000.00.00.C01",), utcnow(), accepted=1)
+                session.add(_agency(f"000.00.00.C{n:02d}"))
+                first_in.set()
+                time.sleep(hold)
+                if fail:
+                    raise RuntimeError("refused after counting")
+        except RuntimeError:
+            pass
+
+    holder = threading.Thread(target=write, args=(0,), kwargs={"hold": 0.3})
+    holder.start()
+    first_in.wait(5)
+    others = [
+        threading.Thread(target=write, args=(n,), kwargs={"fail": n % 3 == 0}) for n in range(1, 9)
+    ]
+    for t in others:
+        t.start()
+    for t in [holder, *others]:
+        t.join(10)
+    with db.read() as session:
+        counted = session.scalar(
+            select(func.sum(MetricPeriod.accepted)).where(
+                MetricPeriod.agency_code == "000.00.00.C01", MetricPeriod.grain == "m"
+            )
+        )
+    assert counted == 1 + 8 - 2  # the holder and the six units that did not fail
