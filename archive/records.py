@@ -381,16 +381,22 @@ def record_rows(draft: RecordDraft) -> RecordRows:
 
 
 def add_record(  # type: ignore[no-untyped-def]
-    conn, draft: RecordDraft, *, actor: str = "hub", rows: RecordRows | None = None
+    conn,
+    draft: RecordDraft,
+    *,
+    actor: str = "hub",
+    rows: RecordRows | None = None,
+    new: bool = False,
 ) -> int:
     """Insert a record, its recipients and objects, in the caller's transaction (a Connection
     or an ORM Session); `rows` are the draft's `record_rows`, if already made. Idempotent on
-    message_id: returns the existing record's id."""
-    existing = conn.execute(
-        select(c.records.c.id).where(c.records.c.message_id == draft.message_id)
-    ).scalar()
-    if existing is not None:
-        return int(existing)
+    message_id: returns the existing record's id (`new`: the caller knows there is none)."""
+    if not new:
+        existing = conn.execute(
+            select(c.records.c.id).where(c.records.c.message_id == draft.message_id)
+        ).scalar()
+        if existing is not None:
+            return int(existing)
     rows = rows or record_rows(draft)
     record_id = int(
         conn.execute(insert(c.records).returning(c.records.c.id), rows.record).scalar_one()

@@ -65,7 +65,7 @@ def add(session: Session, record: tuple[RecordDraft, RecordRows]) -> None:
     # Core statements on the unit of work's connection: the ORM session would autoflush and
     # re-key each of the record's statements.
     draft, rows = record
-    add_record(session.connection(), draft, rows=rows)
+    add_record(session.connection(), draft, rows=rows, new=True)  # a message id just made
 
 
 def revoke(session: Session, document_id: str, sender: str, reason: str) -> None:
