@@ -32,7 +32,7 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.harness import free_port  # noqa: E402
+from bench.harness import HttpConnection, free_port  # noqa: E402
 from formats.edxml import build_document  # noqa: E402
 from tests.factories import make_document, minimal_pdf  # noqa: E402
 
@@ -67,13 +67,13 @@ def _packages(n: int, size: int) -> list[tuple[str, bytes]]:
 async def _send_all(url, keys, packages, concurrency):
     latencies, statuses, receipts = [], {}, []
     it = iter(packages)
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=120) as client:
 
-        async def worker():
+    async def worker():
+        async with HttpConnection(url, timeout=120) as conn:
             for sender, body in it:
                 t0 = time.perf_counter()
-                r = await client.post(
+                r = await conn.request(
+                    "POST",
                     "/v1/messages",
                     content=body,
                     headers={
@@ -86,25 +86,25 @@ async def _send_all(url, keys, packages, concurrency):
                 if r.status_code == 202:
                     receipts.append(r.json())
 
-        t0 = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        elapsed = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    elapsed = time.perf_counter() - t0
     return elapsed, latencies, statuses, receipts
 
 
 async def _healthz_rate(url: str, n: int, concurrency: int) -> float:
     remaining = n
-    async with httpx.AsyncClient(base_url=url, timeout=60) as client:
 
-        async def worker():
-            nonlocal remaining
+    async def worker():
+        nonlocal remaining
+        async with HttpConnection(url) as conn:
             while remaining > 0:
                 remaining -= 1
-                await client.get("/healthz")
+                await conn.request("GET", "/healthz")
 
-        t0 = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        return n / (time.perf_counter() - t0)
+    t0 = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return n / (time.perf_counter() - t0)
 
 
 def _run_config(args, workers: int, packages) -> dict:
