@@ -335,13 +335,19 @@ def fit(table, row: dict[str, Any]) -> dict[str, Any]:  # type: ignore[no-untype
     return out
 
 
+# Built once: on the hub's hot path, building and keying a statement per call cost more than
+# executing it.
+_INSERT_RECORD = insert(c.records).returning(c.records.c.id)
+_INSERT_RECIPIENT = insert(c.recipients)
+_INSERT_OBJECT = insert(c.objects)
+_INSERT_EVENT = insert(c.events)
+_INDEX_TEXT = sql_text(f"INSERT INTO {c.FTS_TABLE}(rowid, search_text) VALUES (:id, :t)")
+
+
 def index_text(conn, record_id: int, text: str) -> None:  # type: ignore[no-untyped-def]
     """Keep SQLite's FTS5 index in step (PostgreSQL's tsvector column is generated)."""
     if c.dialect_of(conn) == "sqlite":
-        conn.execute(
-            sql_text(f"INSERT INTO {c.FTS_TABLE}(rowid, search_text) VALUES (:id, :t)"),
-            {"id": record_id, "t": text},
-        )
+        conn.execute(_INDEX_TEXT, {"id": record_id, "t": text})
 
 
 @dataclass(frozen=True)
@@ -398,14 +404,12 @@ def add_record(  # type: ignore[no-untyped-def]
         if existing is not None:
             return int(existing)
     rows = rows or record_rows(draft)
-    record_id = int(
-        conn.execute(insert(c.records).returning(c.records.c.id), rows.record).scalar_one()
-    )
+    record_id = int(conn.execute(_INSERT_RECORD, rows.record).scalar_one())
     index_text(conn, record_id, rows.record["search_text"])
     if rows.recipients:
-        conn.execute(insert(c.recipients), [{**r, "record_id": record_id} for r in rows.recipients])
+        conn.execute(_INSERT_RECIPIENT, [{**r, "record_id": record_id} for r in rows.recipients])
     if rows.objects:
-        conn.execute(insert(c.objects), [{**o, "record_id": record_id} for o in rows.objects])
+        conn.execute(_INSERT_OBJECT, [{**o, "record_id": record_id} for o in rows.objects])
     log_event(conn, record_id, "create", actor, {"message_id": draft.message_id})
     return record_id
 
@@ -422,7 +426,7 @@ def log_event(  # type: ignore[no-untyped-def]
     if kind not in c.EVENT_KINDS:
         raise ValueError(f"unknown event kind {kind!r}")
     conn.execute(
-        insert(c.events),
+        _INSERT_EVENT,
         {
             "record_id": record_id,
             "kind": kind,

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, insert
+from sqlalchemy import Engine, Insert, create_engine, event, insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -56,6 +56,9 @@ def make_engine(url: str, *, sqlite_synchronous: str = "FULL") -> Engine:
     return engine
 
 
+_INSERTS: dict[str, Insert] = {}
+
+
 def insert_new(session: Session, objects: Sequence[Base]) -> None:
     """INSERT new rows, given as ORM objects of one class, in one Core executemany on the unit
     of work's connection. On the hot paths the ORM's flush bookkeeping cost several times the
@@ -64,11 +67,14 @@ def insert_new(session: Session, objects: Sequence[Base]) -> None:
     if not objects:
         return
     table = objects[0].__table__
+    statement = _INSERTS.get(table.name)
+    if statement is None:  # built once: building and keying one per call costs more than it
+        statement = _INSERTS[table.name] = insert(table)
     rows = [
         {c.key: obj.__dict__[c.key] for c in table.columns if c.key in obj.__dict__}
         for obj in objects
     ]
-    session.connection().execute(insert(table), rows)
+    session.connection().execute(statement, rows)
 
 
 class _FileLock:
