@@ -192,11 +192,12 @@ class _GroupCommit:
 
     def _open(self) -> _Group:
         self._file.acquire()
+        session = self._sessions()
         try:
-            session = self._sessions()
             session.begin()
             session.connection()  # BEGIN IMMEDIATE: the write lock, now that the turn is ours
         except BaseException:
+            session.close()
             self._file.release()
             raise
         self._group = _Group(session)

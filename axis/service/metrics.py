@@ -341,11 +341,11 @@ def flush(session: Session) -> None:
     buf: Pending | None = session.info.pop(_KEY, None)
     if buf is None:
         return
+    if buf.facts:
+        session.connection().execute(insert(MetricDocument.__table__), buf.facts)
     if buf.acks:
         _write_acks(session, buf)
     _write_statuses(session, buf)
-    if buf.facts:
-        session.connection().execute(insert(MetricDocument.__table__), buf.facts)
     if buf.periods:
         # Columns: agency_code, grain, period, then COUNTERS in order (checked at import).
         rows = [

@@ -174,3 +174,14 @@ def test_the_figures_of_a_failed_unit_are_not_written(db):
             )
         )
     assert counted == 1 + 8 - 2  # the holder and the six units that did not fail
+
+
+def test_a_nested_unit_that_fails_leaves_the_outer_one_whole(db, tmp_path):
+    with db.write() as session:
+        session.add(_agency("000.00.00.D01"))
+        with pytest.raises(RuntimeError), db.write() as inner:
+            inner.add(_agency("000.00.00.D02"))
+            inner.flush()
+            raise RuntimeError("the inner unit changed its mind")
+        session.add(_agency("000.00.00.D03"))
+    assert _committed(tmp_path / "axis.db") == {"000.00.00.D01", "000.00.00.D03"}
