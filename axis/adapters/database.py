@@ -70,11 +70,12 @@ def insert_new(session: Session, objects: Sequence[Base]) -> None:
     statement = _INSERTS.get(table.name)
     if statement is None:  # built once: building and keying one per call costs more than it
         statement = _INSERTS[table.name] = insert(table)
-    rows = [
-        {c.key: obj.__dict__[c.key] for c in table.columns if c.key in obj.__dict__}
-        for obj in objects
-    ]
-    session.connection().execute(statement, rows)
+    shapes: dict[tuple[str, ...], list[dict]] = {}  # executemany wants one set of columns
+    for obj in objects:
+        row = {c.key: obj.__dict__[c.key] for c in table.columns if c.key in obj.__dict__}
+        shapes.setdefault(tuple(row), []).append(row)
+    for rows in shapes.values():
+        session.connection().execute(statement, rows)
 
 
 class _FileLock:

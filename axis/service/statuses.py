@@ -7,6 +7,7 @@ in the document's timeline. The sender's recall request (13) goes the other way,
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
@@ -89,8 +90,20 @@ def _targets(session: Session, doc: Document, agency: str, code: str) -> list[st
     )
 
 
-def _record_status(
-    hub: Hub,
+@dataclass
+class _NewStatus:
+    """A status package and its rows, ready to route."""
+
+    message: Message
+    deliveries: list[Delivery]
+    timeline: list[TimelineEvent]
+    about: Message | None
+    agency: str
+    code: str
+    at: datetime
+
+
+def _new_status(
     session: Session,
     *,
     doc: Document,
@@ -105,10 +118,10 @@ def _record_status(
     agency_name: str | None = None,
     findings: list[dict] | None = None,
     resend_key: str | None = None,
-) -> Message:
-    """Store the status package (built here when the client sent JSON) and route it.
-    Callers that already hold the document's message, targets or agency name pass them in;
-    `resend_key` is the SHA-256 of what an agency sent, so that a resend finds this receipt."""
+) -> _NewStatus:
+    """The status package (built here when the client sent JSON) and its rows. Callers that
+    already hold the document's message, targets or agency name pass them in; `resend_key` is
+    the SHA-256 of what an agency sent, so that a resend finds this receipt."""
     now = utcnow()
     if targets is None:
         targets = _targets(session, doc, agency, code)
@@ -152,17 +165,14 @@ def _record_status(
         findings=findings or [],
         report=None,
     )
-    deliveries = [
-        Delivery(message_id=msg.id, recipient_code=t, pending=True, created_at=now) for t in targets
-    ]
-    insert_new(session, [msg])
-    insert_new(session, deliveries)
-    hub.events.publish(session, MessageAccepted(msg, deliveries))
-    hub.events.publish(session, StatusRecorded(about, msg, agency, code, now))
     staff_dict = vars(staff) if staff else None
-    insert_new(
-        session,
-        [
+    return _NewStatus(
+        message=msg,
+        deliveries=[
+            Delivery(message_id=msg.id, recipient_code=t, pending=True, created_at=now)
+            for t in targets
+        ],
+        timeline=[
             TimelineEvent(
                 document_id=doc.document_id,
                 message_id=msg.id,
@@ -176,8 +186,22 @@ def _record_status(
             )
             for concerned in (targets if code == RECALL_REQUESTED else [agency])
         ],
+        about=about,
+        agency=agency,
+        code=code,
+        at=now,
     )
-    return msg
+
+
+def _route_statuses(hub: Hub, session: Session, statuses: list[_NewStatus]) -> None:
+    """Insert the rows of the statuses, one statement a table for all of them (a batch of
+    acknowledgements sends one 01 each), then tell the subscribers, in order."""
+    insert_new(session, [s.message for s in statuses])
+    insert_new(session, [d for s in statuses for d in s.deliveries])
+    insert_new(session, [t for s in statuses for t in s.timeline])
+    for s in statuses:
+        hub.events.publish(session, MessageAccepted(s.message, s.deliveries))
+        hub.events.publish(session, StatusRecorded(s.about, s.message, s.agency, s.code, s.at))
 
 
 def _agency_name(session: Session, code: str) -> str:
@@ -213,8 +237,7 @@ def submit_status_package(
                     )
                 ],
             )
-        msg = _record_status(
-            hub,
+        new = _new_status(
             session,
             doc=doc,
             agency=agency,
@@ -225,7 +248,8 @@ def submit_status_package(
             findings=[f.to_dict() for f in warnings],
             resend_key=sha256,  # the agency's own bytes: a resend finds this receipt
         )
-    return Receipt.of(msg)
+        _route_statuses(hub, session, [new])
+    return Receipt.of(new.message)
 
 
 def post_status(
@@ -246,8 +270,7 @@ def post_status(
         if about is None or about.kind != "edoc" or not _may_see(session, about, agency):
             raise NotFound(f"no message {message_id}", code="MESSAGE_NOT_FOUND")
         doc = session.get(Document, about.document_id)
-        msg = _record_status(
-            hub,
+        new = _new_status(
             session,
             doc=doc,
             agency=agency,
@@ -257,7 +280,8 @@ def post_status(
             raw=None,
             about_message_id=about.id,
         )
-    return Receipt.of(msg)
+        _route_statuses(hub, session, [new])
+    return Receipt.of(new.message)
 
 
 def _may_see(session: Session, msg: Message, agency: str) -> bool:
@@ -303,6 +327,7 @@ def acknowledge(hub: Hub, principal: Principal, message_ids: list[str]) -> list[
         )
         name = _agency_name(session, agency) if docs else ""
         now = utcnow()
+        arrived: list[_NewStatus] = []  # the 01 of each document acknowledged
         for message_id in message_ids:
             delivery, msg = found.get(message_id, (None, None))
             if delivery is None:
@@ -316,20 +341,22 @@ def acknowledge(hub: Hub, principal: Principal, message_ids: list[str]) -> list[
                 hub.events.publish(session, Acknowledged(msg, delivery, now))
                 if msg.kind == "edoc":
                     doc = docs[msg.document_id]
-                    _record_status(
-                        hub,
-                        session,
-                        doc=doc,
-                        agency=agency,
-                        code="01",
-                        description="Đã đến hệ thống của đơn vị nhận",
-                        staff=None,
-                        raw=None,
-                        about=msg,
-                        targets=[doc.sender_code],  # the caller holds a delivery of it
-                        agency_name=name,
+                    arrived.append(
+                        _new_status(
+                            session,
+                            doc=doc,
+                            agency=agency,
+                            code="01",
+                            description="Đã đến hệ thống của đơn vị nhận",
+                            staff=None,
+                            raw=None,
+                            about=msg,
+                            targets=[doc.sender_code],  # the caller holds a delivery of it
+                            agency_name=name,
+                        )
                     )
             results.append(
                 {"id": message_id, "acked": True, "acked_at": show_time(delivery.acked_at)}
             )
+        _route_statuses(hub, session, arrived)
     return results
