@@ -10,8 +10,8 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, load_only
+from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.orm import Session
 
 from axis.adapters.database import insert_new
 from axis.adapters.tables import Agency, Delivery, Document, Message, TimelineEvent
@@ -35,18 +35,40 @@ from formats.findings import Finding
 from formats.model import STATUS_CODES, Organization, ResponseFor, StaffInfo, StatusPackage
 
 RECALL_REQUESTED = "13"
-_ACKED_MESSAGE_FIELDS = (
-    Message.id,
-    Message.kind,
-    Message.sender_code,
-    Message.document_id,
-    Message.received_at,
-    Message.subject,
-    Message.business_type,
-    Message.status_code,
-    Message.code,
-    Message.promulgation_date,
-    Message.size,
+_D = Delivery.__table__.c
+_M = Message.__table__.c
+# The caller's deliveries of the messages acknowledged, with what acknowledging reads of each
+# message. Two acks of one delivery at once (a pull racing a push) must not both send 01:
+# PostgreSQL locks the rows; SQLite writers are serialized already.
+_ACK_ROWS = (
+    select(
+        _D.seq,
+        _D.recipient_code,
+        _D.pending,
+        _D.acked_at,
+        _M.id,
+        _M.kind,
+        _M.sender_code,
+        _M.document_id,
+        _M.received_at,
+        _M.code,
+        _M.promulgation_date,
+    )
+    .join_from(Delivery.__table__, Message.__table__, _M.id == _D.message_id)
+    .where(
+        _D.message_id.in_(bindparam("ids", expanding=True)),
+        _D.recipient_code == bindparam("agency"),
+    )
+    .with_for_update(of=Delivery.__table__)
+)
+_ACK_DELIVERIES = (
+    update(Delivery.__table__)
+    .where(_D.seq.in_(bindparam("seqs", expanding=True)))
+    .values(
+        pending=False,
+        acked_at=bindparam("now"),
+        fetched_at=func.coalesce(_D.fetched_at, bindparam("now")),
+    )
 )
 
 
@@ -304,43 +326,35 @@ def acknowledge(hub: Hub, principal: Principal, message_ids: list[str]) -> list[
     results = []
     valid = [m for m in message_ids if is_message_id(m)]
     with hub.db.write() as session:
-        # One query for the deliveries and their messages, one for their documents.
-        rows = session.execute(
-            select(Delivery, Message)
-            .join(Message, Message.id == Delivery.message_id)
-            # What acknowledging reads of a message: not its body, findings or report.
-            .options(load_only(*_ACKED_MESSAGE_FIELDS))
-            .where(Delivery.message_id.in_(valid), Delivery.recipient_code == agency)
-            # Two acks of one delivery at once (a pull racing a push) must not both send 01:
-            # PostgreSQL locks the rows; SQLite writers are serialized already.
-            .with_for_update(of=Delivery)
-        ).all()
-        found = {d.message_id: (d, m) for d, m in rows}
-        doc_ids = {m.document_id for _, m in rows if m.kind == "edoc"}
+        conn = session.connection()  # Core rows: a batch of acks builds no ORM objects
+        # One query for the deliveries and their messages, one for their documents. A row
+        # serves as the message (id, kind, document…) and as the delivery (seq, recipient).
+        found = {row.id: row for row in conn.execute(_ACK_ROWS, {"ids": valid, "agency": agency})}
+        doc_ids = {row.document_id for row in found.values() if row.kind == "edoc"}
         docs = (
             {
                 d.document_id: d
-                for d in session.scalars(select(Document).where(Document.document_id.in_(doc_ids)))
+                for d in conn.execute(
+                    select(Document.__table__).where(Document.document_id.in_(doc_ids))
+                )
             }
             if doc_ids
             else {}
         )
         name = _agency_name(session, agency) if docs else ""
         now = utcnow()
+        acked: dict[str, object] = {}  # message id -> the delivery's seq, acked by this call
         arrived: list[_NewStatus] = []  # the 01 of each document acknowledged
         for message_id in message_ids:
-            delivery, msg = found.get(message_id, (None, None))
-            if delivery is None:
+            row = found.get(message_id)
+            if row is None:
                 results.append({"id": message_id, "acked": False, "error": "MESSAGE_NOT_FOUND"})
                 continue
-            if delivery.pending:
-                delivery.pending = False
-                delivery.acked_at = now
-                if delivery.fetched_at is None:
-                    delivery.fetched_at = now
-                hub.events.publish(session, Acknowledged(msg, delivery, now))
-                if msg.kind == "edoc":
-                    doc = docs[msg.document_id]
+            if row.pending and message_id not in acked:
+                acked[message_id] = row.seq
+                hub.events.publish(session, Acknowledged(row, row, now))
+                if row.kind == "edoc":
+                    doc = docs[row.document_id]
                     arrived.append(
                         _new_status(
                             session,
@@ -350,13 +364,14 @@ def acknowledge(hub: Hub, principal: Principal, message_ids: list[str]) -> list[
                             description="Đã đến hệ thống của đơn vị nhận",
                             staff=None,
                             raw=None,
-                            about=msg,
+                            about=row,
                             targets=[doc.sender_code],  # the caller holds a delivery of it
                             agency_name=name,
                         )
                     )
-            results.append(
-                {"id": message_id, "acked": True, "acked_at": show_time(delivery.acked_at)}
-            )
+            at = now if message_id in acked else row.acked_at
+            results.append({"id": message_id, "acked": True, "acked_at": show_time(at)})
+        if acked:
+            conn.execute(_ACK_DELIVERIES, {"seqs": list(acked.values()), "now": now})
         _route_statuses(hub, session, arrived)
     return results
