@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -54,17 +54,20 @@ def find_resent(hub: Hub, sender: str, sha256: str) -> Row | None:
         return _resent(session, sender, sha256)
 
 
+# The submit path's lookups, built once (building and keying a statement per call costs more
+# than running it).
+_RESENT = select(*_RECEIPT_FIELDS).where(
+    Message.sender_code == bindparam("sender"), Message.resend_key == bindparam("sha256")
+)
+_AGENCIES = select(Agency.code, Agency.name, Agency.active).where(
+    Agency.code.in_(bindparam("codes", expanding=True))
+)
+_DOCUMENT = select(Document.__table__).where(Document.document_id == bindparam("document_id"))
+
+
 def _resent(session: Session, sender: str, sha256: str) -> Row | None:
     """What the receipt of the message an agency already sent with these bytes says, if any."""
-    return (
-        session.connection()
-        .execute(
-            select(*_RECEIPT_FIELDS).where(
-                Message.sender_code == sender, Message.resend_key == sha256
-            )
-        )
-        .first()
-    )
+    return session.connection().execute(_RESENT, {"sender": sender, "sha256": sha256}).first()
 
 
 def submit(hub: Hub, raw: bytes, principal: Principal) -> tuple[Receipt, bool]:
@@ -139,12 +142,7 @@ def _recipient_codes(pkg: DocumentPackage) -> list[str]:
 
 
 def _check_recipients(session: Session, codes: list[str]) -> list[Finding]:
-    found = {
-        a.code: a
-        for a in session.connection().execute(
-            select(Agency.code, Agency.name, Agency.active).where(Agency.code.in_(codes))
-        )
-    }
+    found = {a.code: a for a in session.connection().execute(_AGENCIES, {"codes": codes})}
     findings = []
     for i, code in enumerate(codes, start=1):
         path = f"/edXML/edXMLEnvelope/edXMLHeader/MessageHeader/To[{i}]/OrganId"
@@ -195,11 +193,7 @@ def _referenced_document(session: Session, sender: str, pkg: DocumentPackage) ->
 
 
 def _document(session: Session, document_id: str) -> Row | None:
-    return (
-        session.connection()
-        .execute(select(Document.__table__).where(Document.document_id == document_id))
-        .first()
-    )
+    return session.connection().execute(_DOCUMENT, {"document_id": document_id}).first()
 
 
 def _lookup_document(hub: Hub):
