@@ -15,7 +15,7 @@ import hashlib
 import json
 import os
 import re
-import tempfile
+import secrets
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -80,7 +80,7 @@ class LocalStore:
         return self.path_of(key).with_name(key + ".meta")
 
     def _ensure_dir(self, directory: Path) -> None:
-        if directory.is_dir():
+        if os.path.isdir(directory):
             return
         # Create level by level and fsync each parent so the new directory entry is durable.
         for d in (directory.parent, directory):
@@ -96,7 +96,10 @@ class LocalStore:
     ) -> None:
         directory = target.parent
         self._ensure_dir(directory)
-        fd, tmp = tempfile.mkstemp(prefix=_TMP_PREFIX, dir=directory)
+        # What tempfile.mkstemp does (a new file only this writer opened, mode 0600), without
+        # its cost in Python (a quarter of a small put's CPU).
+        tmp = os.path.join(directory, _TMP_PREFIX + secrets.token_hex(8))
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
         try:
             with os.fdopen(fd, "wb", buffering=0) as f:
                 for chunk in chunks:
