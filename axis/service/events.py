@@ -18,7 +18,11 @@ from axis.adapters.tables import Delivery, Message
 
 @dataclass(frozen=True)
 class MessageAccepted:
-    message: Message  # an edoc or a status package, already added to the session
+    """Handlers read attributes only: the message and its deliveries are rows already inserted
+    in the unit of work (as transient objects, outside the session; a delivery's seq may be
+    None: not read back)."""
+
+    message: Message  # an edoc or a status package
     deliveries: list[Delivery]
 
 
@@ -35,6 +39,9 @@ class MessageRejected:
 
 @dataclass(frozen=True)
 class Acknowledged:
+    """`message` and `delivery` are read-only rows (one row of the acknowledgement's query
+    may serve as both: id, kind, document_id, received_at; seq, recipient_code)."""
+
     message: Message
     delivery: Delivery
     at: datetime

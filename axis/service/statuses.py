@@ -343,7 +343,7 @@ def acknowledge(hub: Hub, principal: Principal, message_ids: list[str]) -> list[
         )
         name = _agency_name(session, agency) if docs else ""
         now = utcnow()
-        acked: dict[str, object] = {}  # message id -> the delivery's seq, acked by this call
+        acked: dict[str, int] = {}  # message id -> the delivery's seq, acked by this call
         arrived: list[_NewStatus] = []  # the 01 of each document acknowledged
         for message_id in message_ids:
             row = found.get(message_id)
