@@ -119,13 +119,12 @@ def _submit(hub: Hub, raw: bytes, principal: Principal) -> tuple[Receipt, bool]:
             return Receipt.of(earlier), False
         if has_errors(result.findings):
             raise Rejected("the package is incomplete or malformed", findings=result.findings)
-        if isinstance(pkg, DocumentPackage):
-            recipients, ref = _route(session, sender, pkg)
+        route = _route(session, sender, pkg) if isinstance(pkg, DocumentPackage) else None
     warnings = [f for f in result.findings if f.severity != "error"]
-    if isinstance(pkg, StatusPackage):
+    if route is None:  # a status package
         receipt = statuses.submit_status_package(hub, principal, pkg, raw, sha256, warnings)
         return receipt, True
-    return _submit_document(hub, sender, pkg, raw, sha256, warnings, recipients, ref)
+    return _submit_document(hub, sender, pkg, raw, sha256, warnings, *route)
 
 
 def _from_path(pkg: DocumentPackage | StatusPackage) -> str:

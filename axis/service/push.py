@@ -165,20 +165,17 @@ def subscribe(hub: Hub, settings: PushSettings | None = None) -> None:
         pushed = [d for d in event.deliveries if hooks.get(d.recipient_code)]
         if not pushed:
             return
-        if any(d.seq is None for d in pushed):  # inserted without reading their seq back
-            session.flush()
-            rows = session.connection().execute(
-                select(Delivery.recipient_code, Delivery.seq).where(
-                    Delivery.message_id == event.message.id
-                )
+        # The deliveries were inserted without reading their seq back (insert_new).
+        rows = session.connection().execute(
+            select(Delivery.recipient_code, Delivery.seq).where(
+                Delivery.message_id == event.message.id
             )
-            seqs = {code: seq for code, seq in rows}
-            for d in pushed:
-                d.seq = seqs[d.recipient_code]
+        )
+        seqs = {code: seq for code, seq in rows}
         now = utcnow()
         session.add_all(
             PushJob(
-                delivery_seq=d.seq,
+                delivery_seq=seqs[d.recipient_code],
                 message_id=d.message_id,
                 recipient_code=d.recipient_code,
                 state="ready",

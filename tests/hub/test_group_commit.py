@@ -111,9 +111,10 @@ for n in range({count}):
 """
 
 
-def test_writers_in_several_processes_take_turns(db, tmp_path):
-    """Three processes writing one file at once, on the flock turn: every unit commits and
-    none meets 'database is locked'."""
+def test_writers_in_several_processes_all_commit(db, tmp_path):
+    """Three processes writing one file at once (taking turns on the flock): every unit commits
+    and none meets 'database is locked'. That the flock waits less than SQLite's busy handler
+    is not asserted: the difference is real but too noisy on a shared machine to test."""
     count = 150
     procs = [
         subprocess.Popen(
