@@ -56,7 +56,7 @@ def serve(
     workers: Annotated[int, typer.Option(help="API processes")] = 1,
 ) -> None:
     """Start the hub (embedded default: SQLite and a local store under AXIS_DATA_DIR)."""
-    import uvicorn
+    from axis.cli import serving
 
     settings = Settings()
     host = host or settings.host
@@ -66,14 +66,8 @@ def serve(
     console.print(f"axis hub on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
     console.print(f"  database {settings.resolved_database_url}")
     console.print(f"  store    {settings.resolved_store_url}")
-    uvicorn.run(
-        "axis.api.main:app",
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="warning",
-        access_log=False,
-    )
+    if status := serving.serve(host, port, workers):
+        raise typer.Exit(status)
 
 
 @agency_app.command("add")
