@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from contextlib import asynccontextmanager
 
@@ -22,12 +23,22 @@ from axis.service.context import Hub
 log = logging.getLogger("axis.api")
 
 
-def create_app(settings: Settings | None = None, hub: Hub | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, hub: Hub | None = None, *, freeze_gc: bool = False
+) -> FastAPI:
+    """`freeze_gc`, for a server process: once started, move every object alive to the
+    garbage collector's permanent generation. A full collection otherwise walks all of them
+    (the modules, the app, the hub): measured, 35-100 ms in which the process answers nothing,
+    the tail of the submit latency."""
+
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         if getattr(app.state, "hub", None) is None:
             app.state.hub = build_hub(settings, create_schema=False)
         app.state.key_reader = keys.KeyReader(app.state.hub.db)
+        if freeze_gc:
+            gc.collect()
+            gc.freeze()
         yield
         app.state.key_reader.close()
         app.state.key_reader = None

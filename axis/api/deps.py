@@ -10,7 +10,8 @@ from axis.service import keys
 from axis.service.context import Hub
 
 
-def get_hub(request: Request) -> Hub:
+async def get_hub(request: Request) -> Hub:
+    # async: FastAPI runs a plain-def dependency in the thread pool, a hop for an attribute read
     return request.app.state.hub
 
 

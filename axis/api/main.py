@@ -2,4 +2,4 @@
 
 from axis.api.app import create_app
 
-app = create_app()
+app = create_app(freeze_gc=True)
