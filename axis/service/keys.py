@@ -9,13 +9,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import sqlite3
-import threading
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from axis.adapters.database import Database
+from axis.adapters.key_rows import UNANSWERED, SqliteKeyRows
 from axis.adapters.tables import ApiKey
 from axis.domain import ROLES, NotFound, Principal, Unauthorized, utcnow
 
@@ -91,52 +90,22 @@ def authenticate(db: Database, raw: str | None) -> Principal:
 
 
 class KeyReader:
-    """Reads keys of a SQLite hub on one connection of its own, cheaply enough to run on the
-    event loop: a primary-key lookup in autocommit mode (each read sees the latest commit, so a
-    key revoked by another process fails on the very next request), with no lock wait.
-
-    `lookup` returns None when it cannot answer at once (no SQLite file, the connection is busy
-    in another thread, the database is locked or not there yet): the caller then uses
-    `authenticate`, in a worker thread.
-    """
-
-    _SQL = (
-        "SELECT secret_hash, revoked_at, role, agency_code, signer_id FROM api_keys"
-        " WHERE key_id = ?"
-    )
+    """Authenticates on the event loop where the database allows it (SQLite: see
+    axis.adapters.key_rows). `lookup` returns None when it cannot answer at once: the caller
+    then uses `authenticate`, in a worker thread."""
 
     def __init__(self, db: Database) -> None:
-        self._conn: sqlite3.Connection | None = None
-        self._lock = threading.Lock()
-        path = db.engine.url.database if db.is_sqlite else None
-        if path and path != ":memory:" and not path.startswith("file:"):
-            try:
-                conn = sqlite3.connect(
-                    path, timeout=0, isolation_level=None, check_same_thread=False
-                )
-                conn.execute("PRAGMA query_only=ON")
-            except sqlite3.Error:
-                return
-            self._conn = conn
+        self._rows = SqliteKeyRows(db)
 
     def lookup(self, raw: str | None) -> Principal | None:
         key_id, secret = _parse(raw)  # a missing or malformed key needs no database
-        if self._conn is None or not self._lock.acquire(blocking=False):
+        row = self._rows.read(key_id)
+        if row is UNANSWERED:
             return None
-        try:
-            # fetchall steps the statement to its end: no read transaction stays open.
-            rows = self._conn.execute(self._SQL, (key_id,)).fetchall()
-        except sqlite3.Error:
-            return None
-        finally:
-            self._lock.release()
-        return _principal(key_id, secret, rows[0] if rows else None)
+        return _principal(key_id, secret, row)
 
     def close(self) -> None:
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+        self._rows.close()
 
 
 def revoke_key(db: Database, key_id: str) -> None:
