@@ -289,12 +289,13 @@ def _submit_document(
         promulgation_date=_edxml_date(pkg.promulgation.date),
         due_date=_edxml_date(pkg.due_date),
     )
+    # The rows are made before the write turn: writers of the hub take turns (SQLite).
+    deliveries = [
+        Delivery(message_id=msg.id, recipient_code=code, pending=True, created_at=now)
+        for code in recipients
+    ]
     try:
         with hub.db.write() as session:
-            deliveries = [
-                Delivery(message_id=msg.id, recipient_code=code, pending=True, created_at=now)
-                for code in recipients
-            ]
             insert_new(session, [msg])
             insert_new(session, deliveries)
             _record_document(session, msg, ref)
