@@ -61,15 +61,19 @@ _ACK_ROWS = (
     )
     .with_for_update(of=Delivery.__table__)
 )
+# Marks the deliveries still pending and says which: of two calls acknowledging the same
+# delivery at once, only the one that changed it sends its status 01.
 _ACK_DELIVERIES = (
     update(Delivery.__table__)
-    .where(_D.seq.in_(bindparam("seqs", expanding=True)))
+    .where(_D.seq.in_(bindparam("seqs", expanding=True)), _D.pending.is_(True))
     .values(
         pending=False,
         acked_at=bindparam("now"),
         fetched_at=func.coalesce(_D.fetched_at, bindparam("now")),
     )
+    .returning(_D.seq)
 )
+_ACKED_AT = select(_D.seq, _D.acked_at).where(_D.seq.in_(bindparam("seqs", expanding=True)))
 
 
 def _require_agency(principal: Principal) -> str:
@@ -323,14 +327,16 @@ def acknowledge(hub: Hub, principal: Principal, message_ids: list[str]) -> list[
     """The recipient confirms receipt. For a document, the sender gets status 01 for it.
     Acknowledging twice is harmless; an id the caller never received is reported, not acked."""
     agency = _require_agency(principal)
-    results = []
     valid = [m for m in message_ids if is_message_id(m)]
-    with hub.db.write() as session:
+    # What an acknowledgement writes is read and built first, outside the write turn (SQLite
+    # writers take turns): the turn only marks the deliveries and inserts the rows.
+    with hub.db.read() as session:
         conn = session.connection()  # Core rows: a batch of acks builds no ORM objects
         # One query for the deliveries and their messages, one for their documents. A row
         # serves as the message (id, kind, document…) and as the delivery (seq, recipient).
         found = {row.id: row for row in conn.execute(_ACK_ROWS, {"ids": valid, "agency": agency})}
-        doc_ids = {row.document_id for row in found.values() if row.kind == "edoc"}
+        pending = {m: found[m] for m in message_ids if m in found and found[m].pending}
+        doc_ids = {row.document_id for row in pending.values() if row.kind == "edoc"}
         docs = (
             {
                 d.document_id: d
@@ -343,35 +349,44 @@ def acknowledge(hub: Hub, principal: Principal, message_ids: list[str]) -> list[
         )
         name = _agency_name(session, agency) if docs else ""
         now = utcnow()
-        acked: dict[str, int] = {}  # message id -> the delivery's seq, acked by this call
-        arrived: list[_NewStatus] = []  # the 01 of each document acknowledged
-        for message_id in message_ids:
-            row = found.get(message_id)
-            if row is None:
-                results.append({"id": message_id, "acked": False, "error": "MESSAGE_NOT_FOUND"})
-                continue
-            if row.pending and message_id not in acked:
-                acked[message_id] = row.seq
-                hub.events.publish(session, Acknowledged(row, row, now))
-                if row.kind == "edoc":
-                    doc = docs[row.document_id]
-                    arrived.append(
-                        _new_status(
-                            session,
-                            doc=doc,
-                            agency=agency,
-                            code="01",
-                            description="Đã đến hệ thống của đơn vị nhận",
-                            staff=None,
-                            raw=None,
-                            about=row,
-                            targets=[doc.sender_code],  # the caller holds a delivery of it
-                            agency_name=name,
-                        )
-                    )
-            at = now if message_id in acked else row.acked_at
-            results.append({"id": message_id, "acked": True, "acked_at": show_time(at)})
-        if acked:
-            conn.execute(_ACK_DELIVERIES, {"seqs": list(acked.values()), "now": now})
-        _route_statuses(hub, session, arrived)
+        arrivals = {  # the 01 of each document, sent if this call is the one that acks it
+            message_id: _new_status(
+                session,
+                doc=docs[row.document_id],
+                agency=agency,
+                code="01",
+                description="Đã đến hệ thống của đơn vị nhận",
+                staff=None,
+                raw=None,
+                about=row,
+                targets=[docs[row.document_id].sender_code],  # the caller holds a delivery
+                agency_name=name,
+            )
+            for message_id, row in pending.items()
+            if row.kind == "edoc"
+        }
+    acked: set[str] = set()
+    if pending:
+        with hub.db.write() as session:
+            conn = session.connection()
+            seqs = [row.seq for row in pending.values()]
+            changed = set(conn.scalars(_ACK_DELIVERIES, {"seqs": seqs, "now": now}))
+            acked = {m for m, row in pending.items() if row.seq in changed}
+            for m in pending:
+                if m in acked:
+                    hub.events.publish(session, Acknowledged(found[m], found[m], now))
+            _route_statuses(hub, session, [arrivals[m] for m in arrivals if m in acked])
+    acked_at = {row.seq: row.acked_at for row in found.values()}
+    if lost := [row.seq for m, row in pending.items() if m not in acked]:
+        with hub.db.read() as session:  # acknowledged by another call at the same moment
+            rows = session.connection().execute(_ACKED_AT, {"seqs": lost})
+            acked_at.update((seq, at) for seq, at in rows)
+    results = []
+    for message_id in message_ids:
+        row = found.get(message_id)
+        if row is None:
+            results.append({"id": message_id, "acked": False, "error": "MESSAGE_NOT_FOUND"})
+            continue
+        at = now if message_id in acked else acked_at[row.seq]
+        results.append({"id": message_id, "acked": True, "acked_at": show_time(at)})
     return results
