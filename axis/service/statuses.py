@@ -38,8 +38,7 @@ RECALL_REQUESTED = "13"
 _D = Delivery.__table__.c
 _M = Message.__table__.c
 # The caller's deliveries of the messages acknowledged, with what acknowledging reads of each
-# message. Two acks of one delivery at once (a pull racing a push) must not both send 01:
-# PostgreSQL locks the rows; SQLite writers are serialized already.
+# message (read before the write turn: _ACK_DELIVERIES decides which acks win).
 _ACK_ROWS = (
     select(
         _D.seq,
@@ -59,10 +58,10 @@ _ACK_ROWS = (
         _D.message_id.in_(bindparam("ids", expanding=True)),
         _D.recipient_code == bindparam("agency"),
     )
-    .with_for_update(of=Delivery.__table__)
 )
-# Marks the deliveries still pending and says which: of two calls acknowledging the same
-# delivery at once, only the one that changed it sends its status 01.
+# Marks the deliveries still pending and says which: of two acks of one delivery at once (a
+# pull racing a push), only the one that changed it sends status 01. On PostgreSQL the second
+# UPDATE waits for the first to commit, then finds the row no longer pending.
 _ACK_DELIVERIES = (
     update(Delivery.__table__)
     .where(_D.seq.in_(bindparam("seqs", expanding=True)), _D.pending.is_(True))
