@@ -9,6 +9,7 @@ per process the kernel spreads the connections over the processes by their addre
 from __future__ import annotations
 
 import multiprocessing
+import queue
 import signal
 import socket
 import sys
@@ -32,8 +33,7 @@ def serve(host: str, port: int, workers: int) -> int:
     ready = spawn.Queue()
     processes = [_start(spawn, host, port, ready) for _ in range(workers)]
     for _ in processes:  # each says whether it could bind, before the hub counts as started
-        error = ready.get(timeout=60)
-        if error:
+        if error := _started(ready, processes):
             print(f"axis serve: {error}", file=sys.stderr)
             _stop(processes)
             return 1
@@ -54,13 +54,26 @@ def serve(host: str, port: int, workers: int) -> int:
                         file=sys.stderr,
                     )
                     processes[i] = _start(spawn, host, port, ready)
-                    if error := ready.get(timeout=60):
+                    if error := _started(ready, [processes[i]]):
                         print(f"axis serve: {error}", file=sys.stderr)
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
         _stop(processes)
     return 0
+
+
+def _started(ready, processes: list[multiprocessing.Process]) -> str:  # noqa: ANN001
+    """What a new worker says about its socket: "" once it listens, else why not."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            return ready.get(timeout=0.5)
+        except queue.Empty:
+            # A worker that listens never exits on its own: one gone now failed to start.
+            if dead := [p for p in processes if p.exitcode is not None]:
+                return f"a worker exited with status {dead[0].exitcode} before listening"
+    return "a worker did not start within 60 s"
 
 
 def _start(spawn, host: str, port: int, ready) -> multiprocessing.Process:  # noqa: ANN001
