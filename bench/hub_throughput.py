@@ -225,7 +225,7 @@ async def _run(args) -> int:
     print(f"| POST /v1/messages p50 (ms)      | {p50:>12.1f} |")
     print(f"| POST /v1/messages p99 (ms)      | {p99:>12.1f} |")
     print(f"| statuses                        | {str(statuses):>12} |")
-    print(f"| acked (docs+statuses, warm-up too) | {acked:>9} |")
+    print(f"| acked (all, warm-up included)   | {acked:>12} |")
     print(f"| inbox polls (every {args.poll:g} s)       | {polls:>12} |")
     print(f"| all drained after (s)           | {drained:>12.1f} |")
     per_doc = server_cpu / max(accepted, 1) * 1000
