@@ -77,7 +77,7 @@ def _started(ready, processes: list[multiprocessing.Process]) -> str:  # noqa: A
 
 
 def _start(spawn, host: str, port: int, ready) -> multiprocessing.Process:  # noqa: ANN001
-    process = spawn.Process(target=_worker, args=(host, port, ready), daemon=False)
+    process = spawn.Process(target=_worker, args=(host, port, ready))
     process.start()
     return process
 
@@ -105,7 +105,6 @@ def _worker(host: str, port: int, ready) -> None:  # noqa: ANN001
     except OSError as exc:
         ready.put(f"cannot listen on {host}:{port}: {exc.strerror}")
         return
-    sock.set_inheritable(True)
     ready.put("")
     # uvicorn shuts down gracefully on SIGINT (Ctrl+C reaches the whole process group) and then
     # raises it again to the handler it found: ignored, rather than a KeyboardInterrupt trace.

@@ -33,4 +33,3 @@ def test_the_benchmark_accepts_every_package_and_finds_every_receipt_durable():
     # Every document reached its 3 recipients and each one's status 01 came back, all acked:
     # 28 documents (warm-up included) x 3 deliveries x 2 (the document, then its status).
     assert rows["acked (all, warm-up included)"] == str(28 * 3 * 2)
-    assert float(rows["accepted packages/s"]) > 0
