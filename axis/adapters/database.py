@@ -7,14 +7,15 @@ import copy
 import fcntl
 import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, Insert, create_engine, event, insert
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, class_mapper, sessionmaker
 
 from axis.adapters.tables import Base
 
@@ -57,6 +58,20 @@ def make_engine(url: str, *, sqlite_synchronous: str = "FULL") -> Engine:
 
 
 _INSERTS: dict[str, Insert] = {}
+R = TypeVar("R", bound=Base)
+_MAKERS: dict[type, Callable[[], Any]] = {}
+
+
+def new_row(cls: type[R], **values: Any) -> R:
+    """An object of a mapped class holding `values`, for `insert_new`: made without the
+    declarative constructor, whose instrumented set of each attribute cost ten times the rest
+    of the object (34 µs for a Message, measured). It reads like any transient object."""
+    make = _MAKERS.get(cls)
+    if make is None:  # class_mapper configures the mappers, once
+        make = _MAKERS[cls] = class_mapper(cls).class_manager.new_instance
+    obj = make()
+    obj.__dict__.update(values)
+    return obj
 
 
 def insert_new(session: Session, objects: Sequence[Base]) -> None:

@@ -8,7 +8,7 @@ from sqlalchemy import Row, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from axis.adapters.database import insert_new
+from axis.adapters.database import insert_new, new_row
 from axis.adapters.tables import Agency, Delivery, Document, Message, TimelineEvent
 from axis.domain import (
     BadPackage,
@@ -271,7 +271,8 @@ def _submit_document(
     record = archiving.store_record_objects(
         hub, pkg, raw, message_id=message_id, sha256=sha256, reports=item.reports, accepted_at=now
     )
-    msg = Message(
+    msg = new_row(
+        Message,
         id=message_id,
         kind="edoc",
         sender_code=sender,
@@ -291,7 +292,7 @@ def _submit_document(
     )
     # The rows are made before the write turn: writers of the hub take turns (SQLite).
     deliveries = [
-        Delivery(message_id=msg.id, recipient_code=code, pending=True, created_at=now)
+        new_row(Delivery, message_id=msg.id, recipient_code=code, pending=True, created_at=now)
         for code in recipients
     ]
     try:

@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
-from axis.adapters.database import insert_new
+from axis.adapters.database import insert_new, new_row
 from axis.adapters.tables import Agency, Delivery, Document, Message, TimelineEvent
 from axis.domain import (
     VIETNAM,
@@ -173,7 +173,8 @@ def _new_status(
                 staff=staff,
             )
         )
-    msg = Message(
+    msg = new_row(
+        Message,
         id=new_id(),
         kind="status",
         sender_code=agency,
@@ -194,11 +195,12 @@ def _new_status(
     return _NewStatus(
         message=msg,
         deliveries=[
-            Delivery(message_id=msg.id, recipient_code=t, pending=True, created_at=now)
+            new_row(Delivery, message_id=msg.id, recipient_code=t, pending=True, created_at=now)
             for t in targets
         ],
         timeline=[
-            TimelineEvent(
+            new_row(
+                TimelineEvent,
                 document_id=doc.document_id,
                 message_id=msg.id,
                 agency_code=concerned,
