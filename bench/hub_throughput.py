@@ -13,7 +13,7 @@ The load generator is `bench.harness.HttpConnection`, a minimal keep-alive clien
 connection per concurrent worker), so that on a small machine it takes little CPU from the
 server; its own CPU (senders and pullers, over the send phase) per accepted document is printed.
 
-    python -m bench.hub_throughput [--packages 2000] [--concurrency 16] [--workers 1] [--poll 0.25]
+    python -m bench.hub_throughput [--packages 2000] [--concurrency 16] [--workers N] [--poll 0.25]
         [--warmup 50] [--keep]
 """
 
@@ -34,6 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from axis.cli.serving import default_workers  # noqa: E402
 from bench.harness import (  # noqa: E402
     HttpConnection,
     axis,
@@ -260,7 +261,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--packages", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=default_workers(),
+        help="API processes (default: what `axis serve` starts on this machine)",
+    )
     parser.add_argument(
         "--poll",
         type=float,

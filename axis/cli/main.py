@@ -53,7 +53,10 @@ def _run(fn, *args):  # noqa: ANN001, ANN202
 def serve(
     host: Annotated[str | None, typer.Option(help="address to listen on")] = None,
     port: Annotated[int | None, typer.Option(help="port to listen on")] = None,
-    workers: Annotated[int, typer.Option(help="API processes")] = 1,
+    workers: Annotated[
+        int | None,
+        typer.Option(help="API processes (default: 2 per CPU core, at most 8; 1 off Linux)"),
+    ] = None,
 ) -> None:
     """Start the hub (embedded default: SQLite and a local store under AXIS_DATA_DIR)."""
     from axis.cli import serving
@@ -66,7 +69,7 @@ def serve(
     console.print(f"axis hub on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
     console.print(f"  database {settings.resolved_database_url}")
     console.print(f"  store    {settings.resolved_store_url}")
-    if status := serving.serve(host, port, workers):
+    if status := serving.serve(host, port, workers or serving.default_workers()):
         raise typer.Exit(status)
 
 

@@ -122,3 +122,18 @@ def test_a_port_in_use_is_refused_with_a_clear_message(tmp_path):
         result = axis_run(env, "serve", "--port", str(port), "--workers", "2")
     assert result.returncode == 1
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+
+
+@pytest.mark.timeout(180)
+def test_serve_without_workers_starts_two_api_processes_per_core(tmp_path):
+    port = free_port()
+    env = axis_env(f"sqlite:///{tmp_path / 'data' / 'axis.db'}", tmp_path / "data")
+    assert axis_run(env, "db", "upgrade").returncode == 0
+    supervisor = axis_process(env, "serve", "--port", str(port), log=tmp_path / "serve.log")
+    expected = min(8, 2 * os.cpu_count())
+    try:
+        wait_for(lambda: _healthy(f"http://127.0.0.1:{port}"), timeout=60, what="the hub")
+        wait_for(lambda: len(_children(supervisor.pid)) == expected, what="the API processes")
+    finally:
+        supervisor.send_signal(signal.SIGTERM)
+        assert supervisor.wait(30) == 0
