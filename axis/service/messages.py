@@ -334,7 +334,8 @@ def _record_document(session: Session, msg: Message, ref: Row | None) -> None:
         insert_new(
             session,
             [
-                Document(
+                new_row(
+                    Document,
                     document_id=msg.document_id,
                     sender_code=msg.sender_code,
                     first_message_id=msg.id,
