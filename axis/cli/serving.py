@@ -28,7 +28,7 @@ def default_workers() -> int:
     (smaller group commits, more hand-overs of the write lock between processes)."""
     if not sys.platform.startswith("linux"):
         return 1
-    return max(1, min(8, 2 * (os.cpu_count() or 1)))
+    return min(8, 2 * (os.cpu_count() or 1))
 
 
 def serve(host: str, port: int, workers: int) -> int:

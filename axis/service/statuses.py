@@ -373,9 +373,9 @@ def acknowledge(hub: Hub, principal: Principal, message_ids: list[str]) -> list[
             seqs = [row.seq for row in pending.values()]
             changed = set(conn.scalars(_ACK_DELIVERIES, {"seqs": seqs, "now": now}))
             acked = {m for m, row in pending.items() if row.seq in changed}
-            for m in pending:
+            for m, row in pending.items():
                 if m in acked:
-                    hub.events.publish(session, Acknowledged(found[m], found[m], now))
+                    hub.events.publish(session, Acknowledged(row, row, now))
             _route_statuses(hub, session, [arrivals[m] for m in arrivals if m in acked])
     acked_at = {row.seq: row.acked_at for row in found.values()}
     if lost := [row.seq for m, row in pending.items() if m not in acked]:
