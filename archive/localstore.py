@@ -1,11 +1,22 @@
 """The embedded object store: a local directory, one read-only file per object.
 
-Layout: `root/ab/cd/<key>` where key is the lowercase hex SHA-256 of the content, so no
-directory holds more than a few hundred entries even at tens of millions of objects.
-Retention and legal hold live in a JSON sidecar `root/ab/cd/<key>.meta`, written atomically
-like the objects. Files are written to a temporary file in the same directory, flushed,
-fsynced, made read-only (0o444) and renamed into place; the directory is then fsynced so
-the rename itself survives a power loss. A reader therefore sees a whole object or none.
+Layout: `root/ab/<key>` where key is the lowercase hex SHA-256 of the content (the S3
+store's `sha256/ab/<key>`): 256 directories in all, so a new object seldom needs a new one,
+and ext4's directory index keeps lookups fast at tens of thousands of entries each. Stores
+written before in `root/ab/cd/<key>` are read, listed and deduplicated as they are.
+
+Files are written to a temporary file in the same directory, flushed, fsynced, made
+read-only (0o444) and renamed into place; the directory is then fsynced so the rename itself
+survives a power loss. A reader therefore sees a whole object or none.
+
+Retention and legal hold are JSON: a new object carries them in its extended attribute
+`user.axis.meta`, set before the fsync, so the object and its lock appear together with one
+file created (on this kind of machine each new inode costs more CPU than writing 100 KB).
+Changing them later writes a sidecar `<key>.meta` beside the object, atomically like an
+object (a read-only file's attributes cannot be changed without write permission), and the
+sidecar, when present, is what counts. Where the file system has no user attributes the
+sidecar is written from the start. A backup must keep extended attributes (`cp -a`,
+`rsync -aX`, `tar --xattrs`); the catalog holds every record's retention as well.
 """
 
 from __future__ import annotations
@@ -31,6 +42,7 @@ from archive.store import (
 )
 
 _KEY = re.compile(r"^[0-9a-f]{64}$")
+_META_ATTR = "user.axis.meta"
 _TMP_PREFIX = ".tmp-"
 _CHUNK = 1024 * 1024
 
@@ -44,6 +56,10 @@ def _utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         raise ValueError("retain_until must be timezone-aware (UTC)")
     return value.astimezone(UTC)
+
+
+def _meta_bytes(meta: dict) -> bytes:
+    return json.dumps(meta, sort_keys=True).encode()
 
 
 def _fsync_dir(path: Path) -> None:
@@ -64,6 +80,7 @@ class LocalStore:
     def __init__(self, root: Path | str, *, fsync_dir: bool = True) -> None:
         self.root = Path(root)
         self.fsync_dir = fsync_dir
+        self._attrs: bool | None = None  # whether its file system keeps user attributes
         self.root.mkdir(parents=True, exist_ok=True)
 
     def __repr__(self) -> str:
@@ -71,10 +88,29 @@ class LocalStore:
 
     # -- paths -----------------------------------------------------------------------------
     def path_of(self, key: str) -> Path:
-        """The file holding `key` (whether it exists or not)."""
+        """The file holding `key`: where it is, or where a new one goes."""
         if not is_key(key):
             raise ObjectMissing(key)
-        return self.root / key[:2] / key[2:4] / key
+        path = self.root / key[:2] / key
+        if not path.exists():
+            legacy = self.root / key[:2] / key[2:4] / key
+            if legacy.exists():
+                return legacy
+        return path
+
+    def _has_attrs(self) -> bool:
+        if self._attrs is None:
+            probe = self.root / f"{_TMP_PREFIX}probe-{secrets.token_hex(8)}"
+            fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+            try:
+                os.setxattr(fd, _META_ATTR, b"{}")
+                self._attrs = True
+            except OSError:  # ENOTSUP: no user attributes here (some tmpfs, some mounts)
+                self._attrs = False
+            finally:
+                os.close(fd)
+                probe.unlink()
+        return self._attrs
 
     def _meta_path(self, key: str) -> Path:
         return self.path_of(key).with_name(key + ".meta")
@@ -82,18 +118,21 @@ class LocalStore:
     def _ensure_dir(self, directory: Path) -> None:
         if os.path.isdir(directory):
             return
-        # Create level by level and fsync each parent so the new directory entry is durable.
-        for d in (directory.parent, directory):
-            if not d.is_dir():
-                with contextlib.suppress(FileExistsError):
-                    d.mkdir()
-                if self.fsync_dir:
-                    _fsync_dir(d.parent)
+        with contextlib.suppress(FileExistsError):
+            directory.mkdir()
+        if self.fsync_dir:  # the new directory entry itself must survive a power loss
+            _fsync_dir(directory.parent)
 
     # -- writing ---------------------------------------------------------------------------
     def _write_atomic(
-        self, target: Path, chunks: Iterator[bytes] | list[bytes], *, sync_dir: bool = True
+        self,
+        target: Path,
+        chunks: Iterator[bytes] | list[bytes],
+        *,
+        sync_dir: bool = True,
+        meta: dict | None = None,
     ) -> None:
+        """Write `target` whole; `meta` goes in its attribute, set before the fsync."""
         directory = target.parent
         self._ensure_dir(directory)
         # What tempfile.mkstemp does (a new file only this writer opened, mode 0600), without
@@ -104,6 +143,8 @@ class LocalStore:
             with os.fdopen(fd, "wb", buffering=0) as f:
                 for chunk in chunks:
                     f.write(chunk)
+                if meta is not None:
+                    os.setxattr(f.fileno(), _META_ATTR, _meta_bytes(meta))
                 os.fsync(f.fileno())
                 os.fchmod(f.fileno(), 0o444)
             os.replace(tmp, target)
@@ -117,20 +158,23 @@ class LocalStore:
     def _write_new(
         self, key: str, chunks: Iterator[bytes] | list[bytes], retain_until: datetime | None
     ) -> None:
-        """A new object and its retention: the sidecar is renamed into place first, so an
-        object is never visible without its lock, and one directory fsync covers both."""
+        """A new object and its retention, in its attribute: it is never visible without
+        its lock. Without attributes, the sidecar is renamed into place first, for the same
+        reason, and one directory fsync covers both."""
         target = self.path_of(key)
+        if retain_until is None:
+            self._write_atomic(target, chunks)
+            return
+        meta = {"retain_until": _utc(retain_until).isoformat()}
+        if self._has_attrs():
+            self._write_atomic(target, chunks, meta=meta)
+            return
         meta_path = self._meta_path(key)
-        if retain_until is not None:
-            meta = {"retain_until": _utc(retain_until).isoformat()}
-            self._write_atomic(
-                meta_path, [json.dumps(meta, sort_keys=True).encode()], sync_dir=False
-            )
+        self._write_atomic(meta_path, [_meta_bytes(meta)], sync_dir=False)
         try:
             self._write_atomic(target, chunks)
-        except BaseException:
-            if retain_until is not None:  # no lock left behind for an object never written
-                meta_path.unlink(missing_ok=True)
+        except BaseException:  # no lock left behind for an object never written
+            meta_path.unlink(missing_ok=True)
             raise
 
     def put(
@@ -206,8 +250,12 @@ class LocalStore:
 
     def _read_meta(self, key: str) -> dict:
         try:
-            return json.loads(self._meta_path(key).read_text())
+            return json.loads(self._meta_path(key).read_text())  # a change made later
         except FileNotFoundError:
+            pass
+        try:
+            return json.loads(os.getxattr(self.path_of(key), _META_ATTR))
+        except OSError:  # no attribute (ENODATA), none on this file system, or no object
             return {}
 
     def stat(self, key: str) -> ObjectInfo:
@@ -228,16 +276,17 @@ class LocalStore:
         for first in sorted(self.root.iterdir()):
             if not first.is_dir() or len(first.name) != 2:
                 continue
-            for second in sorted(first.iterdir()):
-                if not second.is_dir():
-                    continue
-                for entry in sorted(os.listdir(second)):
-                    if is_key(entry):
-                        yield entry
+            found = []
+            for entry in os.scandir(first):
+                if is_key(entry.name):
+                    found.append(entry.name)
+                elif entry.is_dir() and len(entry.name) == 2:  # the earlier ab/cd/ layout
+                    found.extend(name for name in os.listdir(entry.path) if is_key(name))
+            yield from sorted(found)
 
     # -- retention -------------------------------------------------------------------------
     def _write_meta(self, key: str, meta: dict) -> None:
-        self._write_atomic(self._meta_path(key), [json.dumps(meta, sort_keys=True).encode()])
+        self._write_atomic(self._meta_path(key), [_meta_bytes(meta)])
 
     def _extend_retention(self, key: str, retain_until: datetime) -> None:
         meta = self._read_meta(key)

@@ -34,6 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from archive.localstore import LocalStore  # noqa: E402
 from axis.cli.serving import default_workers  # noqa: E402
 from bench.harness import (  # noqa: E402
     HttpConnection,
@@ -247,11 +248,14 @@ def _verify(data: Path, receipts: list[dict]) -> str:
     import sqlite3
 
     conn = sqlite3.connect(data / "axis.db")
+    store = LocalStore(data / "objects")
     ids = {row[0]: row[1] for row in conn.execute("SELECT id, sha256 FROM messages")}
     for r in receipts:
         if ids.get(r["id"]) != r["sha256"]:
             return f"no: {r['id']} missing"
-        path = data / "objects" / r["sha256"][:2] / r["sha256"][2:4] / r["sha256"]
+        path = store.path_of(r["sha256"])
+        if not path.is_file():
+            return f"no: {r['sha256']} not in the store"
         if hashlib.sha256(path.read_bytes()).hexdigest() != r["sha256"]:
             return f"no: {r['sha256']} altered"
     return "yes"

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
+import json
 import os
 import time
 from datetime import UTC, datetime, timedelta
@@ -185,13 +187,71 @@ def test_local_store_unavailable_when_its_directory_is_gone(tmp_path: Path) -> N
         s.put(b"data")
 
 
-def test_local_files_are_read_only_in_a_sharded_layout(local_store: LocalStore) -> None:
-    key = local_store.put(b"read only", retain_until=datetime.now(UTC) + timedelta(days=1))
+def test_local_files_are_read_only_and_carry_their_retention(local_store: LocalStore) -> None:
+    until = datetime.now(UTC) + timedelta(days=1)
+    key = local_store.put(b"read only", retain_until=until)
     path = local_store.path_of(key)
-    assert path == local_store.root / key[:2] / key[2:4] / key
+    assert path == local_store.root / key[:2] / key
     assert path.stat().st_mode & 0o777 == 0o444
-    assert path.with_name(key + ".meta").stat().st_mode & 0o777 == 0o444
+    # One file per new object: its lock travels in its attribute, no sidecar beside it.
+    assert json.loads(os.getxattr(path, "user.axis.meta")) == {"retain_until": until.isoformat()}
+    assert sorted(p.name for p in path.parent.iterdir()) == [key]
     assert local_store.temp_files() == []
+
+
+def test_local_retention_changed_later_goes_in_a_read_only_sidecar(
+    local_store: LocalStore,
+) -> None:
+    until = datetime.now(UTC) + timedelta(days=1)
+    key = local_store.put(b"held", retain_until=until)
+    local_store.set_legal_hold(key, True)
+    sidecar = local_store.path_of(key).with_name(key + ".meta")
+    assert sidecar.stat().st_mode & 0o777 == 0o444
+    assert LocalStore(local_store.root).stat(key).legal_hold is True  # read back from disk
+    assert LocalStore(local_store.root).stat(key).retain_until == until
+    local_store.set_legal_hold(key, False)
+    assert local_store.stat(key).legal_hold is False
+    assert list(local_store.keys()) == [key]
+
+
+def test_local_store_without_user_attributes_writes_sidecars(
+    local_store: LocalStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A file system without user attributes (some tmpfs and network mounts) cannot be made
+    # here without mount privileges: setxattr is made to refuse as such a kernel does.
+    def refuse(*_args: object) -> None:
+        raise OSError(errno.ENOTSUP, "Operation not supported")
+
+    monkeypatch.setattr(os, "setxattr", refuse)
+    until = datetime.now(UTC) + timedelta(days=1)
+    key = local_store.put(b"no attributes here", retain_until=until)
+    path = local_store.path_of(key)
+    assert path.with_name(key + ".meta").stat().st_mode & 0o777 == 0o444
+    assert local_store.stat(key).retain_until == until
+    with pytest.raises(ObjectLocked):
+        local_store.delete(key)
+    assert local_store.temp_files() == []
+
+
+def test_local_store_reads_the_earlier_two_level_layout(local_store: LocalStore) -> None:
+    """Stores written before the one-level layout keep working: read, listed, locked,
+    deduplicated in place (a put of the same bytes writes no second copy)."""
+    data, until = b"an object of an older store", datetime.now(UTC) + timedelta(days=1)
+    key = sha256_hex(data)
+    legacy = local_store.root / key[:2] / key[2:4] / key
+    legacy.parent.mkdir(parents=True)
+    legacy.write_bytes(data)
+    legacy.with_name(key + ".meta").write_text(json.dumps({"retain_until": until.isoformat()}))
+    newer = local_store.put(b"an object of today")
+
+    assert local_store.put(data, retain_until=until) == key
+    assert not (local_store.root / key[:2] / key).exists()
+    assert local_store.path_of(key) == legacy
+    assert local_store.get(key) == data and local_store.exists(key)
+    assert local_store.stat(key).retain_until == until
+    with pytest.raises(ObjectLocked):
+        local_store.delete(key)
+    assert list(local_store.keys()) == sorted([key, newer])
 
 
 def test_local_write_failing_mid_stream_leaves_nothing(local_store: LocalStore) -> None:
