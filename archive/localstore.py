@@ -6,15 +6,16 @@ and ext4's directory index keeps lookups fast at tens of thousands of entries ea
 written before in `root/ab/cd/<key>` are read, listed and deduplicated as they are.
 
 Files are written to a temporary file in the same directory, flushed, fsynced, made
-read-only (0o444) and renamed into place; the directory is then fsynced so the rename itself
-survives a power loss. A reader therefore sees a whole object or none.
+read-only (0o444) and put in place, an object by a hard link (so that of two writers of the
+same bytes the first stays), a sidecar by a rename; the directory is then fsynced so the new
+name itself survives a power loss. A reader therefore sees a whole object or none.
 
 Retention and legal hold are JSON: a new object carries them in its extended attribute
 `user.axis.meta`, set before the fsync, so the object and its lock appear together with one
 file created (on this kind of machine each new inode costs more CPU than writing 100 KB).
 Changing them later writes a sidecar `<key>.meta` beside the object, atomically like an
-object (a read-only file's attributes cannot be changed without write permission), and the
-sidecar, when present, is what counts. Where the file system has no user attributes the
+object (a read-only file's attributes cannot be changed without write permission); the
+sidecar's legal hold counts, and the later of the two retention dates. Where the file system has no user attributes the
 sidecar is written from the start. A backup must keep extended attributes (`cp -a`,
 `rsync -aX`, `tar --xattrs`); the catalog holds every record's retention as well.
 """
@@ -22,6 +23,7 @@ sidecar is written from the start. A backup must keep extended attributes (`cp -
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -43,6 +45,8 @@ from archive.store import (
 
 _KEY = re.compile(r"^[0-9a-f]{64}$")
 _META_ATTR = "user.axis.meta"
+# getxattr: no such attribute, none on this file system, or the object just went away
+_NO_ATTR = {errno.ENODATA, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOENT}
 _TMP_PREFIX = ".tmp-"
 _CHUNK = 1024 * 1024
 
@@ -89,14 +93,16 @@ class LocalStore:
     # -- paths -----------------------------------------------------------------------------
     def path_of(self, key: str) -> Path:
         """The file holding `key`: where it is, or where a new one goes."""
+        path, legacy = self._places(key)
+        if not path.exists() and legacy.exists():
+            return legacy
+        return path
+
+    def _places(self, key: str) -> tuple[Path, Path]:
+        """Where `key` goes, and where the earlier `ab/cd/` layout put it."""
         if not is_key(key):
             raise ObjectMissing(key)
-        path = self.root / key[:2] / key
-        if not path.exists():
-            legacy = self.root / key[:2] / key[2:4] / key
-            if legacy.exists():
-                return legacy
-        return path
+        return self.root / key[:2] / key, self.root / key[:2] / key[2:4] / key
 
     def _has_attrs(self) -> bool:
         if self._attrs is None:
@@ -131,8 +137,11 @@ class LocalStore:
         *,
         sync_dir: bool = True,
         meta: dict | None = None,
-    ) -> None:
-        """Write `target` whole; `meta` goes in its attribute, set before the fsync."""
+        exclusive: bool = False,
+    ) -> bool:
+        """Write `target` whole; `meta` goes in its attribute, set before the fsync.
+        `exclusive`: publish only if no `target` exists yet (a hard link, not a rename, so
+        that of two writers of one object the first stays); returns whether it was this one."""
         directory = target.parent
         self._ensure_dir(directory)
         # What tempfile.mkstemp does (a new file only this writer opened, mode 0600), without
@@ -147,34 +156,50 @@ class LocalStore:
                     os.setxattr(f.fileno(), _META_ATTR, _meta_bytes(meta))
                 os.fsync(f.fileno())
                 os.fchmod(f.fileno(), 0o444)
-            os.replace(tmp, target)
+            if not exclusive:
+                os.replace(tmp, target)
+            else:
+                try:
+                    os.link(tmp, target)
+                except FileExistsError:
+                    return False
+                finally:
+                    os.unlink(tmp)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
             raise
         if sync_dir and self.fsync_dir:
             _fsync_dir(directory)
+        return True
 
     def _write_new(
         self, key: str, chunks: Iterator[bytes] | list[bytes], retain_until: datetime | None
     ) -> None:
         """A new object and its retention, in its attribute: it is never visible without
-        its lock. Without attributes, the sidecar is renamed into place first, for the same
-        reason, and one directory fsync covers both."""
+        its lock. Without attributes, the sidecar goes in first, for the same reason, and
+        one directory fsync covers both. A concurrent writer of the same object that got
+        there first keeps its file; this one's retention then extends it if longer."""
         target = self.path_of(key)
         if retain_until is None:
-            self._write_atomic(target, chunks)
+            self._write_atomic(target, chunks, exclusive=True)
             return
         meta = {"retain_until": _utc(retain_until).isoformat()}
         if self._has_attrs():
-            self._write_atomic(target, chunks, meta=meta)
+            if not self._write_atomic(target, chunks, meta=meta, exclusive=True):
+                self._extend_retention(key, retain_until)
             return
-        meta_path = self._meta_path(key)
-        self._write_atomic(meta_path, [_meta_bytes(meta)], sync_dir=False)
+        meta_path = target.with_name(key + ".meta")
+        made_lock = self._write_atomic(
+            meta_path, [_meta_bytes(meta)], sync_dir=False, exclusive=True
+        )
+        if not made_lock:  # another writer's, or one a crashed delete left: never shortened
+            self._extend_retention(key, retain_until)
         try:
-            self._write_atomic(target, chunks)
+            self._write_atomic(target, chunks, exclusive=True)
         except BaseException:  # no lock left behind for an object never written
-            meta_path.unlink(missing_ok=True)
+            if made_lock and not target.exists():
+                meta_path.unlink(missing_ok=True)
             raise
 
     def put(
@@ -183,9 +208,8 @@ class LocalStore:
         actual = sha256_hex(data)  # ~0.1 ms for 140 KB: cheap insurance against a wrong key
         if key is not None and key != actual:
             raise StoreError(f"key {key} does not match the content's SHA-256 {actual}")
-        target = self.path_of(actual)
         try:
-            if not target.exists():
+            if not self.path_of(actual).exists():
                 self._write_new(actual, [data], retain_until)
             elif retain_until is not None:
                 self._extend_retention(actual, retain_until)
@@ -196,11 +220,10 @@ class LocalStore:
     def put_stream(
         self, stream: BinaryIO, size: int, *, key: str, retain_until: datetime | None = None
     ) -> str:
-        target = self.path_of(key) if is_key(key) else None
-        if target is None:
+        if not is_key(key):
             raise StoreError(f"not a SHA-256 key: {key!r}")
         try:
-            if not target.exists():
+            if not self.path_of(key).exists():
                 digest = hashlib.sha256()
                 count = 0
 
@@ -248,15 +271,28 @@ class LocalStore:
     def exists(self, key: str) -> bool:
         return is_key(key) and self.path_of(key).is_file()
 
-    def _read_meta(self, key: str) -> dict:
+    def _read_meta(self, key: str, path: Path | None = None) -> dict:
+        """The object's lock: its attribute, and the sidecar of later changes. Retention is
+        the later of the two, so a sidecar a crashed delete left (its retention past, as
+        delete requires) cannot shorten the lock of the same bytes put again."""
+        path = path or self.path_of(key)
         try:
-            return json.loads(self._meta_path(key).read_text())  # a change made later
+            meta = json.loads(path.with_name(key + ".meta").read_text())
         except FileNotFoundError:
-            pass
+            meta = {}
+        except OSError as exc:
+            raise StoreUnavailable(f"local store read failed: {exc}") from exc
         try:
-            return json.loads(os.getxattr(self.path_of(key), _META_ATTR))
-        except OSError:  # no attribute (ENODATA), none on this file system, or no object
-            return {}
+            given = json.loads(os.getxattr(path, _META_ATTR))
+        except OSError as exc:
+            if exc.errno not in _NO_ATTR:
+                raise StoreUnavailable(f"local store read failed: {exc}") from exc
+            return meta
+        merged = {**given, **meta}
+        dates = [meta.get("retain_until"), given.get("retain_until")]
+        if found := [datetime.fromisoformat(d) for d in dates if d]:
+            merged["retain_until"] = max(found).isoformat()
+        return merged
 
     def stat(self, key: str) -> ObjectInfo:
         try:
@@ -276,12 +312,12 @@ class LocalStore:
         for first in sorted(self.root.iterdir()):
             if not first.is_dir() or len(first.name) != 2:
                 continue
-            found = []
+            found: set[str] = set()  # an object in both layouts is listed once
             for entry in os.scandir(first):
                 if is_key(entry.name):
-                    found.append(entry.name)
+                    found.add(entry.name)
                 elif entry.is_dir() and len(entry.name) == 2:  # the earlier ab/cd/ layout
-                    found.extend(name for name in os.listdir(entry.path) if is_key(name))
+                    found.update(name for name in os.listdir(entry.path) if is_key(name))
             yield from sorted(found)
 
     # -- retention -------------------------------------------------------------------------
@@ -317,16 +353,23 @@ class LocalStore:
         self._write_meta(key, meta)
 
     def delete(self, key: str) -> None:
-        info = self.stat(key)
-        if info.legal_hold:
-            raise ObjectLocked(f"{key} is under legal hold")
-        if info.retain_until is not None and info.retain_until > datetime.now(UTC):
-            raise ObjectLocked(f"{key} is retained until {info.retain_until.isoformat()}")
-        path = self.path_of(key)
-        path.unlink()  # unlinking needs write permission on the directory, not on the file
-        self._meta_path(key).unlink(missing_ok=True)
-        if self.fsync_dir:
-            _fsync_dir(path.parent)
+        # A copy in each layout (writers of both versions at once): both must be unlocked,
+        # and both go, or the older one would come back.
+        copies = [path for path in self._places(key) if path.exists()]
+        if not copies:
+            raise ObjectMissing(key)
+        for path in copies:
+            meta = self._read_meta(key, path)
+            if meta.get("legal_hold"):
+                raise ObjectLocked(f"{key} is under legal hold")
+            until = meta.get("retain_until")
+            if until and datetime.fromisoformat(until) > datetime.now(UTC):
+                raise ObjectLocked(f"{key} is retained until {until}")
+        for path in copies:  # unlinking needs write permission on the directory, not the file
+            path.unlink()
+            path.with_name(key + ".meta").unlink(missing_ok=True)
+            if self.fsync_dir:
+                _fsync_dir(path.parent)
 
     def check(self) -> None:
         if not self.root.is_dir() or not os.access(self.root, os.W_OK | os.X_OK):

@@ -66,13 +66,10 @@ def main(n: int = 400) -> None:
 
 
 def _all_shards(root: Path) -> None:
-    """Every ab/cd directory, as in a store past its first few hundred thousand objects (a
-    few hundred puts into an empty store create a directory, and fsync its parent, each)."""
+    """Every ab/ directory, as in a store past its first few thousand objects (the first
+    puts into an empty store each create a directory, and fsync its parent)."""
     for a in range(256):
-        first = root / f"{a:02x}"
-        first.mkdir(exist_ok=True)
-        for b in range(256):
-            (first / f"{b:02x}").mkdir(exist_ok=True)
+        (root / f"{a:02x}").mkdir(exist_ok=True)
     os.sync()
 
 

@@ -345,3 +345,55 @@ def test_s3_server_answering_5xx_is_unavailable_quickly() -> None:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_local_second_writer_of_an_object_never_shortens_its_lock(local_store: LocalStore) -> None:
+    """Two writers of the same bytes, both having seen no object yet: the first one's file
+    stays, and the second one's retention only ever extends it. The race is played out by
+    calling the write both make once they found no object (`_write_new`)."""
+    data, now = b"sent twice at once", datetime.now(UTC)
+    key = local_store.put(data, retain_until=now + timedelta(days=3650))
+    first = local_store.path_of(key).stat().st_ino
+    local_store._write_new(key, [data], None)
+    local_store._write_new(key, [data], now + timedelta(days=1))
+    assert local_store.stat(key).retain_until == now + timedelta(days=3650)
+    local_store._write_new(key, [data], now + timedelta(days=4000))
+    assert local_store.stat(key).retain_until == now + timedelta(days=4000)
+    assert local_store.path_of(key).stat().st_ino == first
+    assert local_store.temp_files() == []
+
+
+def test_local_sidecar_left_by_a_crashed_delete_cannot_unlock_the_object_put_again(
+    local_store: LocalStore,
+) -> None:
+    data, now = b"deleted, then received again", datetime.now(UTC)
+    key = sha256_hex(data)
+    stale = local_store.root / key[:2] / (key + ".meta")  # its object was unlinked, then a crash
+    stale.parent.mkdir(parents=True)
+    stale.write_text(json.dumps({"retain_until": (now - timedelta(days=1)).isoformat()}))
+    local_store.put(data, retain_until=now + timedelta(days=30))
+    assert local_store.stat(key).retain_until == now + timedelta(days=30)
+    with pytest.raises(ObjectLocked):
+        local_store.delete(key)
+    assert local_store.get(key) == data
+
+
+def test_local_object_in_both_layouts_is_listed_once_and_deleted_whole(
+    local_store: LocalStore,
+) -> None:
+    data, now = b"written by two versions at once", datetime.now(UTC)
+    key = local_store.put(data)
+    legacy = local_store.root / key[:2] / key[2:4] / key
+    legacy.parent.mkdir(parents=True)
+    legacy.write_bytes(data)
+    legacy.with_name(key + ".meta").write_text(
+        json.dumps({"retain_until": (now + timedelta(days=1)).isoformat()})
+    )
+    assert list(local_store.keys()) == [key]
+    with pytest.raises(ObjectLocked):  # the older copy's lock counts too
+        local_store.delete(key)
+    assert local_store.exists(key)
+    legacy.with_name(key + ".meta").unlink()
+    local_store.delete(key)
+    assert not local_store.exists(key) and not legacy.exists()
+    assert list(local_store.keys()) == []
