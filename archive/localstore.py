@@ -12,12 +12,13 @@ name itself survives a power loss. A reader therefore sees a whole object or non
 
 Retention and legal hold are JSON: a new object carries them in its extended attribute
 `user.axis.meta`, set before the fsync, so the object and its lock appear together with one
-file created (on this kind of machine each new inode costs more CPU than writing 100 KB).
-Changing them later writes a sidecar `<key>.meta` beside the object, atomically like an
-object (a read-only file's attributes cannot be changed without write permission); the
-sidecar's legal hold counts, and the later of the two retention dates. Where the file system has no user attributes the
-sidecar is written from the start. A backup must keep extended attributes (`cp -a`,
-`rsync -aX`, `tar --xattrs`); the catalog holds every record's retention as well.
+file created (a new inode can cost more CPU than writing 100 KB: ext4 without a journal
+searches past the inodes freed in the last minutes). Changing them later writes a sidecar
+`<key>.meta` beside the object, atomically like an object (a read-only file's attributes
+cannot be changed without write permission); the sidecar's legal hold counts, and the later
+of the two retention dates. Where the file system has no user attributes the sidecar is
+written from the start. A backup must keep extended attributes (`cp -a`, `rsync -aX`,
+`tar --xattrs`); the catalog holds every record's retention as well.
 """
 
 from __future__ import annotations
