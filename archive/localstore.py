@@ -67,6 +67,27 @@ def _meta_bytes(meta: dict) -> bytes:
     return json.dumps(meta, sort_keys=True).encode()
 
 
+def _link_new(tmp: str, target: Path) -> bool:
+    """Give the file `tmp` the name `target` unless that name exists; whether it did."""
+    try:
+        os.link(tmp, target)
+    except FileExistsError:
+        os.unlink(tmp)
+        return False
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP):
+            raise
+        # No hard links on this file system (vfat, some FUSE mounts): a rename, unless the
+        # object arrived meanwhile (two writers of one object can then both write it).
+        if target.exists():
+            os.unlink(tmp)
+            return False
+        os.replace(tmp, target)
+        return True
+    os.unlink(tmp)
+    return True
+
+
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     try:
@@ -159,13 +180,8 @@ class LocalStore:
                 os.fchmod(f.fileno(), 0o444)
             if not exclusive:
                 os.replace(tmp, target)
-            else:
-                try:
-                    os.link(tmp, target)
-                except FileExistsError:
-                    return False
-                finally:
-                    os.unlink(tmp)
+            elif not _link_new(tmp, target):
+                return False
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)

@@ -397,3 +397,19 @@ def test_local_object_in_both_layouts_is_listed_once_and_deleted_whole(
     local_store.delete(key)
     assert not local_store.exists(key) and not legacy.exists()
     assert list(local_store.keys()) == []
+
+
+def test_local_store_without_hard_links_renames_objects_into_place(
+    local_store: LocalStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A file system without hard links (vfat, some FUSE mounts) cannot be mounted here
+    # without privileges: link is made to refuse as such a kernel does.
+    def refuse(*_args: object) -> None:
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", refuse)
+    data, until = b"no hard links here", datetime.now(UTC) + timedelta(days=1)
+    key = local_store.put(data, retain_until=until)
+    assert local_store.get(key) == data and local_store.stat(key).retain_until == until
+    assert local_store.put(data) == key  # again: nothing rewritten, nothing left behind
+    assert local_store.temp_files() == []
