@@ -237,6 +237,30 @@ class _GroupCommit:
             group.done.set()
 
 
+def _writer_lock_path(url: str) -> str | None:
+    """The flock file SQLite writers of every process take turns at (None: not SQLite, or a
+    database in memory, which no other process sees)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return f"{parsed.database}.writer-lock"
+
+
+@contextmanager
+def writer_turn(url: str) -> Iterator[None]:
+    """Hold the SQLite writers' turn for a whole command, from before its first connection:
+    two `axis db upgrade` of a new database at once would otherwise both switch it to WAL,
+    and SQLite answers one of them "database is locked" at once rather than wait. Not to be
+    taken by a process whose hub writes meanwhile (a second open file of the lock waits on
+    the first). A no-op off SQLite (PostgreSQL migrations take an advisory lock)."""
+    lock = _FileLock(_writer_lock_path(url))
+    lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()
+
+
 class Database:
     def __init__(self, url: str, *, sqlite_synchronous: str = "FULL") -> None:
         self.url = url
@@ -247,10 +271,7 @@ class Database:
         )
         self._group_commit: _GroupCommit | None = None
         if self.is_sqlite:
-            database = make_url(url).database
-            file = database if database and database != ":memory:" else None
-            lock = f"{file}.writer-lock" if file else None
-            self._group_commit = _GroupCommit(self._writer, lock)
+            self._group_commit = _GroupCommit(self._writer, _writer_lock_path(url))
 
     @property
     def is_sqlite(self) -> bool:

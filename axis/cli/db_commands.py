@@ -29,15 +29,17 @@ def _engine():  # noqa: ANN202
 def upgrade(
     revision: Annotated[str, typer.Argument(help="target revision")] = "head",
 ) -> None:
-    """Bring the schema to the latest revision (safe to run on every deploy; two at once on
-    PostgreSQL wait for each other)."""
+    """Bring the schema to the latest revision (safe to run on every deploy; two at once wait
+    for each other)."""
     from axis.adapters import migrations
+    from axis.adapters.database import writer_turn
 
     settings, engine = _engine()
     try:
-        before = migrations.state(engine).current
-        migrations.upgrade(engine, revision)
-        after = migrations.state(engine).current
+        with writer_turn(settings.resolved_database_url):  # two at once on SQLite: one waits
+            before = migrations.state(engine).current
+            migrations.upgrade(engine, revision)
+            after = migrations.state(engine).current
     finally:
         engine.dispose()
     if before == after:
