@@ -250,7 +250,7 @@ def _writer_lock_path(url: str) -> str | None:
 def writer_turn(url: str) -> Iterator[None]:
     """Hold the SQLite writers' turn for a whole command, from before its first connection:
     two `axis db upgrade` of a new database at once would otherwise both switch it to WAL,
-    and SQLite answers one of them "database is locked" at once rather than wait. Not to be
+    and SQLite can answer one of them "database is locked" at once rather than wait. Not to be
     taken by a process whose hub writes meanwhile (a second open file of the lock waits on
     the first). A no-op off SQLite (PostgreSQL migrations take an advisory lock)."""
     lock = _FileLock(_writer_lock_path(url))
