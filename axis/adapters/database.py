@@ -115,6 +115,11 @@ class _FileLock:
         if self._path is not None:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
 
+    def close(self) -> None:
+        if self._fd >= 0 and self._pid == os.getpid():
+            os.close(self._fd)
+            self._fd, self._pid = -1, 0  # a later acquire opens it again
+
 
 @dataclass
 class _Group:
@@ -259,6 +264,7 @@ def writer_turn(url: str) -> Iterator[None]:
         yield
     finally:
         lock.release()
+        lock.close()
 
 
 class Database:
