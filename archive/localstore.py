@@ -67,6 +67,11 @@ def _meta_bytes(meta: dict) -> bytes:
     return json.dumps(meta, sort_keys=True).encode()
 
 
+def _sidecar(path: Path) -> Path:
+    """The file of later changes to the lock of the object at `path`."""
+    return path.with_name(path.name + ".meta")
+
+
 def _link_new(tmp: str, target: Path) -> bool:
     """Give the file `tmp` the name `target` unless that name exists; whether it did."""
     try:
@@ -140,9 +145,6 @@ class LocalStore:
                 probe.unlink()
         return self._attrs
 
-    def _meta_path(self, key: str) -> Path:
-        return self.path_of(key).with_name(key + ".meta")
-
     def _ensure_dir(self, directory: Path) -> None:
         if os.path.isdir(directory):
             return
@@ -191,13 +193,16 @@ class LocalStore:
         return True
 
     def _write_new(
-        self, key: str, chunks: Iterator[bytes] | list[bytes], retain_until: datetime | None
+        self,
+        key: str,
+        target: Path,
+        chunks: Iterator[bytes] | list[bytes],
+        retain_until: datetime | None,
     ) -> None:
         """A new object and its retention, in its attribute: it is never visible without
         its lock. Without attributes, the sidecar goes in first, for the same reason, and
         one directory fsync covers both. A concurrent writer of the same object that got
         there first keeps its file; this one's retention then extends it if longer."""
-        target = self.path_of(key)
         if retain_until is None:
             self._write_atomic(target, chunks, exclusive=True)
             return
@@ -206,7 +211,7 @@ class LocalStore:
             if not self._write_atomic(target, chunks, meta=meta, exclusive=True):
                 self._extend_retention(key, retain_until)
             return
-        meta_path = target.with_name(key + ".meta")
+        meta_path = _sidecar(target)
         made_lock = self._write_atomic(
             meta_path, [_meta_bytes(meta)], sync_dir=False, exclusive=True
         )
@@ -226,8 +231,9 @@ class LocalStore:
         if key is not None and key != actual:
             raise StoreError(f"key {key} does not match the content's SHA-256 {actual}")
         try:
-            if not self.path_of(actual).exists():
-                self._write_new(actual, [data], retain_until)
+            target = self.path_of(actual)
+            if not target.exists():
+                self._write_new(actual, target, [data], retain_until)
             elif retain_until is not None:
                 self._extend_retention(actual, retain_until)
         except OSError as exc:
@@ -240,7 +246,8 @@ class LocalStore:
         if not is_key(key):
             raise StoreError(f"not a SHA-256 key: {key!r}")
         try:
-            if not self.path_of(key).exists():
+            target = self.path_of(key)
+            if not target.exists():
                 digest = hashlib.sha256()
                 count = 0
 
@@ -261,7 +268,7 @@ class LocalStore:
                             f"key {key} does not match the stream's SHA-256 {digest.hexdigest()}"
                         )
 
-                self._write_new(key, chunks(), retain_until)
+                self._write_new(key, target, chunks(), retain_until)
             elif retain_until is not None:
                 self._extend_retention(key, retain_until)
         except OSError as exc:
@@ -294,7 +301,7 @@ class LocalStore:
         delete requires) cannot shorten the lock of the same bytes put again."""
         path = path or self.path_of(key)
         try:
-            meta = json.loads(path.with_name(key + ".meta").read_text())
+            meta = json.loads(_sidecar(path).read_text())
         except FileNotFoundError:
             meta = {}
         except OSError as exc:
@@ -339,7 +346,7 @@ class LocalStore:
 
     # -- retention -------------------------------------------------------------------------
     def _write_meta(self, key: str, meta: dict) -> None:
-        self._write_atomic(self._meta_path(key), [_meta_bytes(meta)])
+        self._write_atomic(_sidecar(self.path_of(key)), [_meta_bytes(meta)])
 
     def _extend_retention(self, key: str, retain_until: datetime) -> None:
         meta = self._read_meta(key)
@@ -384,7 +391,7 @@ class LocalStore:
                 raise ObjectLocked(f"{key} is retained until {until}")
         for path in copies:  # unlinking needs write permission on the directory, not the file
             path.unlink()
-            path.with_name(key + ".meta").unlink(missing_ok=True)
+            _sidecar(path).unlink(missing_ok=True)
             if self.fsync_dir:
                 _fsync_dir(path.parent)
 

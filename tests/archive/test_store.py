@@ -214,15 +214,19 @@ def test_local_retention_changed_later_goes_in_a_read_only_sidecar(
     assert list(local_store.keys()) == [key]
 
 
+def _kernel_refuses(monkeypatch: pytest.MonkeyPatch, call: str, code: int) -> None:
+    def refuse(*_args: object) -> None:
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(os, call, refuse)
+
+
 def test_local_store_without_user_attributes_writes_sidecars(
     local_store: LocalStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A file system without user attributes (some tmpfs and network mounts) cannot be made
     # here without mount privileges: setxattr is made to refuse as such a kernel does.
-    def refuse(*_args: object) -> None:
-        raise OSError(errno.ENOTSUP, "Operation not supported")
-
-    monkeypatch.setattr(os, "setxattr", refuse)
+    _kernel_refuses(monkeypatch, "setxattr", errno.ENOTSUP)
     until = datetime.now(UTC) + timedelta(days=1)
     key = local_store.put(b"no attributes here", retain_until=until)
     path = local_store.path_of(key)
@@ -354,10 +358,10 @@ def test_local_second_writer_of_an_object_never_shortens_its_lock(local_store: L
     data, now = b"sent twice at once", datetime.now(UTC)
     key = local_store.put(data, retain_until=now + timedelta(days=3650))
     first = local_store.path_of(key).stat().st_ino
-    local_store._write_new(key, [data], None)
-    local_store._write_new(key, [data], now + timedelta(days=1))
+    local_store._write_new(key, local_store.path_of(key), [data], None)
+    local_store._write_new(key, local_store.path_of(key), [data], now + timedelta(days=1))
     assert local_store.stat(key).retain_until == now + timedelta(days=3650)
-    local_store._write_new(key, [data], now + timedelta(days=4000))
+    local_store._write_new(key, local_store.path_of(key), [data], now + timedelta(days=4000))
     assert local_store.stat(key).retain_until == now + timedelta(days=4000)
     assert local_store.path_of(key).stat().st_ino == first
     assert local_store.temp_files() == []
@@ -404,10 +408,7 @@ def test_local_store_without_hard_links_renames_objects_into_place(
 ) -> None:
     # A file system without hard links (vfat, some FUSE mounts) cannot be mounted here
     # without privileges: link is made to refuse as such a kernel does.
-    def refuse(*_args: object) -> None:
-        raise OSError(errno.EPERM, "Operation not permitted")
-
-    monkeypatch.setattr(os, "link", refuse)
+    _kernel_refuses(monkeypatch, "link", errno.EPERM)
     data, until = b"no hard links here", datetime.now(UTC) + timedelta(days=1)
     key = local_store.put(data, retain_until=until)
     assert local_store.get(key) == data and local_store.stat(key).retain_until == until
