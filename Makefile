@@ -3,6 +3,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# The national axis's SDK and reference edXML library, driven by the interop tests.
+export AXIS_VXP_SDK_DIR ?= $(abspath ../shared/interop/vxp)
 
 .PHONY: run test lint format bench bench-postgres bench-push clean system-deps
 
