@@ -22,7 +22,10 @@ def _children(pid: int) -> list[int]:
     found = []
     for task in tasks.iterdir():
         for child in (task / "children").read_text().split():
-            cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
+            try:
+                cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
+            except FileNotFoundError:  # it exited between the listing and this read
+                continue
             if b"resource_tracker" not in cmdline:
                 found.append(int(child))
     return found
