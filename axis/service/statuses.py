@@ -391,3 +391,34 @@ def acknowledge(hub: Hub, principal: Principal, message_ids: list[str]) -> list[
         at = now if message_id in acked else acked_at[row.seq]
         results.append({"id": message_id, "acked": True, "acked_at": show_time(at)})
     return results
+
+
+def report_fetch_failure(
+    hub: Hub, principal: Principal, message_id: str, description: str = ""
+) -> None:
+    """The recipient's system could not take a package it fetched (VXP updateStatus `fail`):
+    recorded on the document's timeline for that recipient; the delivery stays pending, so the
+    package is listed again and may be fetched again. The sender gets no status: nothing
+    arrived. Reporting twice records twice (each is a fact: an attempt that failed)."""
+    agency = _require_agency(principal)
+    if not is_message_id(message_id):
+        raise NotFound(f"no message {message_id}", code="MESSAGE_NOT_FOUND")
+    with hub.db.write() as session:
+        row = session.execute(
+            select(Message.document_id, Delivery.pending)
+            .join(Delivery, Delivery.message_id == Message.id)
+            .where(Message.id == message_id, Delivery.recipient_code == agency)
+        ).first()
+        if row is None:
+            raise NotFound(f"no message {message_id}", code="MESSAGE_NOT_FOUND")
+        session.add(
+            TimelineEvent(
+                document_id=row.document_id,
+                message_id=message_id,
+                agency_code=agency,
+                event="fetch_failed",
+                description=nfc(description)
+                or "Hệ thống của đơn vị nhận báo không nhận được gói tin",
+                at=utcnow(),
+            )
+        )
