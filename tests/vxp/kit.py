@@ -56,7 +56,9 @@ class Kit:
         try:
             return p.returncode, json.loads(p.stdout)
         except ValueError:
-            raise AssertionError(f"not JSON (rc {p.returncode}): {p.stdout!r} {p.stderr[-2000:]}")
+            raise AssertionError(
+                f"not JSON (rc {p.returncode}): {p.stdout!r} {p.stderr[-2000:]}"
+            ) from None
 
     def call(self, endpoint: str, system: str, secret: str, command: str, *args: str) -> dict:
         rc, out = self._run([str(self.path / "run.sh"), endpoint, system, secret, command, *args])
