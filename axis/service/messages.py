@@ -129,7 +129,7 @@ def _submit(hub: Hub, raw: bytes, principal: Principal) -> tuple[Receipt, bool]:
 
 def _from_path(pkg: DocumentPackage | StatusPackage) -> str:
     if isinstance(pkg, StatusPackage):
-        return "/Status/From/OrganId"
+        return f"{statuses.status_path(pkg)}/From/OrganId"
     return "/edXML/edXMLEnvelope/edXMLHeader/MessageHeader/From/OrganId"
 
 
