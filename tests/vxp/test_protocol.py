@@ -144,11 +144,9 @@ def test_over_http(vxp_hub: VxpHub, kit: Kit, tmp_path) -> None:  # noqa: ANN001
         r = b.call("updateStatus", {"status": "fail", "docId": item["docId"]}).json()
         assert r["status"] == "OK"
     assert b.call("countReceiveEdoc", {"messagetype": "edoc"}).json()["count"] == 1
-    timeline = vxp_hub.live.hub  # the failure shows in the native timeline
-    from axis.domain import Principal
-    from axis.service import inbox
-
-    line = inbox.timeline(timeline, Principal("t", "agency", G22), first["DocId"])["recipients"][0]
+    # the failures show in the sender's timeline, as the native API gives it
+    sender = Principal("t", "agency", G22)
+    line = inbox.timeline(vxp_hub.live.hub, sender, first["DocId"])["recipients"][0]
     assert [e["event"] for e in line["events"]] == ["fetch_failed", "fetch_failed"]
     bare = b.call("updateStatus", {"status": "done", "docid": first["DocId"]}).json()
     assert bare["status"] == "OK"  # a bare message id: every hosted recipient of it
