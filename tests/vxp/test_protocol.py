@@ -151,6 +151,11 @@ def test_over_http(vxp_hub: VxpHub, kit: Kit, tmp_path) -> None:  # noqa: ANN001
     bare = b.call("updateStatus", {"status": "done", "docid": first["DocId"]}).json()
     assert bare["status"] == "OK"  # a bare message id: every hosted recipient of it
     assert b.call("countReceiveEdoc", {"messagetype": "edoc"}).json()["count"] == 0
+    # operators see the figures per system: sums over the agencies each hosts
+    metrics = httpx.get(vxp_hub.live.url + "/metrics", timeout=30).text
+    assert f'axis_system_documents_sent_total{{system="{vxp_hub.a.id}"}} 1.0' in metrics
+    assert f'axis_system_documents_acknowledged_total{{system="{vxp_hub.b.id}"}} 1.0' in metrics
+    assert f'axis_system_packages_rejected_total{{system="{vxp_hub.a.id}"}}' in metrics
 
 
 def test_register_and_delete_agency_with_the_sdk(vxp_hub: VxpHub, kit: Kit) -> None:
