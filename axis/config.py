@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     # POST /v1/archive/export builds its zip in one request: larger sets go through the CLI.
     archive_export_max_records: int = 200
     signers: str | None = None  # file of signers whose keys the hub holds (POST /v1/sign)
+    # Master key of the connected systems' secrets (axis.adapters.secret_box): Fernet keys,
+    # comma-separated, or a file of them; default: <data dir>/secret.key, made on first use.
+    secret_key: str | None = None
+    secret_key_file: Path | None = None
 
     # Per-agency figures (issue 6): recorded in the same transaction as the messages.
     metrics_enabled: bool = True

@@ -23,6 +23,7 @@ class Principal:
     role: str  # agency | operator | archivist | signer
     agency_code: str | None = None
     signer_id: str | None = None  # for a signer key: the leader or seal it may sign as
+    system_id: str | None = None  # acting through a connected system (VXP) that hosts the agency
 
     @property
     def is_operator(self) -> bool:

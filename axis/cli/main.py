@@ -78,11 +78,21 @@ def agency_add(
     code: str,
     name: str,
     parent: Annotated[str | None, typer.Option(help="parent agency code")] = None,
+    system: Annotated[
+        str | None,
+        typer.Option(help="host it on this connected system (also for an existing agency)"),
+    ] = None,
 ) -> None:
-    """Register an agency. Prints its API key (shown once) as the last line."""
+    """Register an agency. Prints its API key (shown once) as the last line; with --system,
+    hosts it on that connected system instead (no key: the system speaks for it)."""
     from axis.service import agencies
 
     hub = _hub()
+    if system is not None:
+        created = _run(agencies.add_hosted_agency, hub.db, code, name, system, parent)
+        verb = "added and hosted" if created else "hosted"
+        console.print(f"agency {code.strip().upper()} {verb} on system {system}")
+        return
     key = _run(agencies.add_agency, hub.db, code, name, parent)
     console.print(f"agency {code.strip().upper()} added. Its API key (shown once, keep it safe):")
     print(key)
@@ -217,6 +227,80 @@ def signer_key(signer_id: str) -> None:
     key = _run(issue_signer_key, hub.db, hub.signers, signer_id)
     console.print(f"new key for signer {signer_id} (shown once):")
     print(key)
+
+
+system_app = typer.Typer(
+    help="Connected systems (the national VXP model: one system hosts many agencies; "
+    "run on the hub's host).",
+    no_args_is_help=True,
+)
+app.add_typer(system_app, name="system")
+
+
+@system_app.command("add")
+def system_add(
+    system_id: Annotated[str, typer.Argument(help="the systemid its SDK is configured with")],
+    name: str,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Register a connected system. Prints its shared secret (shown once) as the last line."""
+    from axis.service import systems
+
+    hub = _hub()
+    secret = _run(systems.add_system, hub.db, hub.secret_box, system_id, name)
+    if as_json:
+        sys.stdout.write(json.dumps({"system_id": system_id, "secret": secret}) + "\n")
+        return
+    console.print(f"system {system_id} added. Its secret (shown once, keep it safe):")
+    print(secret)
+
+
+@system_app.command("list")
+def system_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Connected systems and the agencies each hosts (never their secrets)."""
+    from axis.service import systems
+
+    rows = systems.list_systems(_hub().db)
+    if as_json:
+        sys.stdout.write(json.dumps(rows, default=str, ensure_ascii=False, indent=2) + "\n")
+        return
+    table = Table("system id", "name", "agencies", "created", "rotated", "revoked")
+    for r in rows:
+        table.add_row(
+            r["system_id"],
+            r["name"],
+            " ".join(r["agencies"]),
+            str(r["created_at"]),
+            str(r["rotated_at"] or ""),
+            str(r["revoked_at"] or ""),
+        )
+    console.print(table)
+
+
+@system_app.command("revoke")
+def system_revoke(system_id: str, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Revoke a system: its requests are refused at once (`rotate` gives it a new secret)."""
+    from axis.service import systems
+
+    _run(systems.revoke_system, _hub().db, system_id)
+    if as_json:
+        sys.stdout.write(json.dumps({"system_id": system_id, "revoked": True}) + "\n")
+        return
+    console.print(f"system {system_id} revoked")
+
+
+@system_app.command("rotate")
+def system_rotate(system_id: str, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """A new secret for a system (the old one stops working at once); printed as the last line."""
+    from axis.service import systems
+
+    hub = _hub()
+    secret = _run(systems.rotate_secret, hub.db, hub.secret_box, system_id)
+    if as_json:
+        sys.stdout.write(json.dumps({"system_id": system_id, "secret": secret}) + "\n")
+        return
+    console.print(f"new secret for system {system_id} (shown once):")
+    print(secret)
 
 
 for name in ("send", "inbox", "fetch", "ack", "status", "timeline"):

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
 
 from axis.adapters.database import Database
 from axis.adapters.tables import Agency
 from axis.domain import Conflict, NotFound, Rejected, nfc, utcnow
+from axis.service import systems
 from axis.service.keys import issue_key
 from formats.agency_code import is_valid_agency_code
 from formats.findings import Finding
 
 
-def add_agency(db: Database, code: str, name: str, parent: str | None = None) -> str:
-    """Register an agency and return its first API key (shown once)."""
+def _valid(code: str, name: str) -> tuple[str, str]:
     code = nfc(code).upper()
     name = nfc(name)
     if not is_valid_agency_code(code):
@@ -23,18 +24,62 @@ def add_agency(db: Database, code: str, name: str, parent: str | None = None) ->
         )
     if not name:
         raise Rejected("an agency needs a name", code="AGENCY_NAME_MISSING")
+    return code, name
+
+
+def _insert(session: Session, code: str, name: str, parent: str | None) -> None:
+    if parent and session.get(Agency, parent) is None:
+        raise Rejected(
+            f"parent agency {parent} is not in the directory", code="AGENCY_PARENT_UNKNOWN"
+        )
+    session.add(Agency(code=code, name=name, parent_code=parent, active=True, created_at=utcnow()))
+    session.flush()
+
+
+def add_agency(db: Database, code: str, name: str, parent: str | None = None) -> str:
+    """Register an agency and return its first API key (shown once)."""
+    code, name = _valid(code, name)
     with db.write() as session:
         if session.get(Agency, code) is not None:
             raise Conflict(f"agency {code} already exists", code="AGENCY_EXISTS")
-        if parent and session.get(Agency, parent) is None:
-            raise Rejected(
-                f"parent agency {parent} is not in the directory", code="AGENCY_PARENT_UNKNOWN"
-            )
-        session.add(
-            Agency(code=code, name=name, parent_code=parent, active=True, created_at=utcnow())
-        )
-        session.flush()
+        _insert(session, code, name, parent)
         return issue_key(session, role="agency", agency_code=code, label="initial")
+
+
+def add_hosted_agency(
+    db: Database,
+    code: str,
+    name: str,
+    system_id: str,
+    parent: str | None = None,
+    *,
+    claim_existing: bool = True,
+) -> bool:
+    """Host an agency on a connected system, registering it first if the directory lacks it
+    (no API key: the system speaks for it). Returns whether the agency is new. Hosting an agency
+    the system already hosts is harmless; one hosted by another system is refused."""
+    code, name = _valid(code, name)
+    with db.write() as session:
+        created = session.get(Agency, code) is None
+        if created:
+            _insert(session, code, name, parent)
+        elif not claim_existing and systems.hosting(session, code) != system_id:
+            # A system registering itself an agency already in the directory would take it
+            # over: only an operator may host an existing agency (`axis agency add --system`).
+            raise Conflict(f"agency {code} already exists", code="AGENCY_EXISTS")
+        systems.host_agency(session, system_id, code)
+    return created
+
+
+def remove_hosted_agency(db: Database, code: str, system_id: str) -> None:
+    """A system gives an agency up (VXP deleteAgency): no longer hosted, and deactivated so
+    that packages naming it are refused rather than left waiting for nobody."""
+    code = nfc(code).upper()
+    with db.write() as session:
+        systems.unhost_agency(session, system_id, code)
+        agency = session.get(Agency, code)
+        if agency is not None:
+            agency.active = False
 
 
 def new_agency_key(db: Database, code: str, label: str = "") -> str:
@@ -75,3 +120,27 @@ def list_agencies(
         {"code": a.code, "name": a.name, "parent": a.parent_code, "active": a.active} for a in rows
     ]
     return items, (rows[-1].code if more else None)
+
+
+def directory(db: Database) -> list[dict]:
+    """The whole directory with what a synchronising system needs: parent, active flag, time
+    of registration, and the connected system hosting each agency (None: an API-key agency)."""
+    from axis.adapters.system_tables import SystemAgency
+
+    with db.read() as session:
+        rows = session.execute(
+            select(Agency, SystemAgency.system_id)
+            .outerjoin(SystemAgency, SystemAgency.agency_code == Agency.code)
+            .order_by(Agency.code)
+        ).all()
+    return [
+        {
+            "code": a.code,
+            "name": a.name,
+            "parent": a.parent_code,
+            "active": a.active,
+            "created_at": a.created_at,
+            "system": system_id,
+        }
+        for a, system_id in rows
+    ]

@@ -7,6 +7,7 @@ from functools import cached_property
 
 from archive.store import ObjectStore
 from axis.adapters.database import Database
+from axis.adapters.secret_box import SecretBox
 from axis.config import Settings
 from axis.service.checks import PackageCheck
 from axis.service.events import EventBus
@@ -20,6 +21,11 @@ class Hub:
     store: ObjectStore
     checks: list[PackageCheck] = field(default_factory=list)
     events: EventBus = field(default_factory=EventBus)
+
+    @cached_property
+    def secret_box(self) -> SecretBox:
+        s = self.settings
+        return SecretBox.from_config(s.secret_key, s.secret_key_file, s.data_dir)
 
     @cached_property
     def signers(self) -> SignerRegistry:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from collections.abc import Collection
+
+from sqlalchemy import func, select, update
 
 from archive.store import StoreError
 from axis.adapters.tables import Delivery, Message, TimelineEvent
@@ -199,3 +201,148 @@ def timeline(hub: Hub, principal: Principal, message_id: str) -> dict:
         "received_at": show_time(msg.received_at),
         "recipients": list(lines.values()),
     }
+
+
+# For principals that receive for several agencies (a connected system, VXP) ---------------
+
+
+def _pending_query(agencies: Collection[str], kind: str | None):  # noqa: ANN202
+    q = (
+        select(
+            Delivery.seq,
+            Delivery.recipient_code,
+            Delivery.created_at,
+            Delivery.fetched_at,
+            Message.id,
+            Message.kind,
+            Message.document_id,
+            Message.sender_code,
+            Message.subject,
+            Message.received_at,
+            Message.status_code,
+        )
+        .join(Message, Message.id == Delivery.message_id)
+        .where(Delivery.recipient_code.in_(list(agencies)), Delivery.pending.is_(True))
+    )
+    if kind is not None:
+        q = q.where(Message.kind == kind)
+    return q
+
+
+def received(
+    hub: Hub, agencies: Collection[str], *, kind: str | None = None, limit: int | None = None
+) -> list[dict]:
+    """What waits for any of these agencies (not yet acknowledged), oldest first: one item per
+    delivery, so a message for two of them is listed twice, once for each recipient."""
+    if not agencies:
+        return []
+    limit = max(1, min(limit or hub.settings.inbox_page_max, hub.settings.inbox_page_max))
+    q = _pending_query(agencies, kind).order_by(Delivery.seq).limit(limit)
+    with hub.db.read() as session:
+        rows = session.connection().execute(q).all()
+    return [
+        {
+            "id": r.id,
+            "kind": r.kind,
+            "document_id": r.document_id,
+            "from": r.sender_code,
+            "to": r.recipient_code,
+            "subject": r.subject,
+            "status_code": r.status_code,
+            "received_at": show_time(r.received_at),
+            "delivered_at": show_time(r.created_at),
+            "fetched_at": show_time(r.fetched_at),
+        }
+        for r in rows
+    ]
+
+
+def count_pending(hub: Hub, agencies: Collection[str], *, kind: str | None = None) -> int:
+    if not agencies:
+        return 0
+    q = select(func.count()).select_from(_pending_query(agencies, kind).subquery())
+    with hub.db.read() as session:
+        return int(session.connection().scalar(q) or 0)
+
+
+def holders(hub: Hub, message_id: str, agencies: Collection[str]) -> list[str]:
+    """Which of these agencies receive message `message_id` (its sender first, if among them:
+    a sender may read back what it sent). Empty if none, or no such message."""
+    if not is_message_id(message_id) or not agencies:
+        return []
+    with hub.db.read() as session:
+        sender = session.scalar(select(Message.sender_code).where(Message.id == message_id))
+        if sender is None:
+            return []
+        recipients = session.scalars(
+            select(Delivery.recipient_code)
+            .where(Delivery.message_id == message_id, Delivery.recipient_code.in_(list(agencies)))
+            .order_by(Delivery.seq)
+        ).all()
+    return [*recipients, *([sender] if sender in agencies and sender not in recipients else [])]
+
+
+def sent_states(
+    hub: Hub,
+    senders: Collection[str],
+    *,
+    message_id: str | None = None,
+    kind: str | None = "edoc",
+    limit: int = 200,
+) -> list[dict]:
+    """Messages these agencies sent (the newest first, or the one named), one row per recipient:
+    delivered, fetched, acknowledged, and the latest status the recipient reported."""
+    if not senders or (message_id is not None and not is_message_id(message_id)):
+        return []
+    with hub.db.read() as session:
+        q = select(Message).where(Message.sender_code.in_(list(senders)))
+        if message_id is not None:
+            q = q.where(Message.id == message_id)
+        elif kind is not None:
+            q = q.where(Message.kind == kind)
+        msgs = session.scalars(q.order_by(Message.received_at.desc()).limit(limit)).all()
+        if not msgs:
+            return []
+        deliveries = session.scalars(
+            select(Delivery)
+            .where(Delivery.message_id.in_([m.id for m in msgs]))
+            .order_by(Delivery.seq)
+        ).all()
+        events = session.scalars(
+            select(TimelineEvent)
+            .where(
+                TimelineEvent.document_id.in_({m.document_id for m in msgs}),
+                TimelineEvent.event == "status",
+            )
+            .order_by(TimelineEvent.id)
+        ).all()
+    latest: dict[tuple[str, str], TimelineEvent] = {}
+    for e in events:  # the recipient's own statuses (not the sender's recall requests)
+        if e.status_code != "13":
+            latest[(e.document_id, e.agency_code)] = e
+    by_message: dict[str, list[Delivery]] = {}
+    for d in deliveries:
+        by_message.setdefault(d.message_id, []).append(d)
+    rows = []
+    for m in msgs:
+        for d in by_message.get(m.id, []):
+            e = latest.get((m.document_id, d.recipient_code))
+            rows.append(
+                {
+                    "id": m.id,
+                    "kind": m.kind,
+                    "document_id": m.document_id,
+                    "from": m.sender_code,
+                    "to": d.recipient_code,
+                    "subject": m.subject,
+                    "code": m.code,
+                    "sent_at": show_time(m.received_at),
+                    "fetched_at": show_time(d.fetched_at),
+                    "acked_at": show_time(d.acked_at),
+                    "status_code": e.status_code if e else None,
+                    "status_meaning": STATUS_CODES.get(e.status_code or "") if e else None,
+                    "status_description": e.description if e else None,
+                    "status_at": show_time(e.at) if e else None,
+                }
+            )
+    return rows
