@@ -70,8 +70,14 @@ AGENCY_CODE_RE = re.compile(r"\b[0-9A-Z]{2,3}\.[0-9A-Z]{2}\.[0-9A-Z]{2}\.[A-Z][0
 class TrustConfig:
     roots: tuple[x509.Certificate, ...]
     intermediates: tuple[x509.Certificate, ...] = ()
-    # the trust list's version and SHA-256, recorded in every report (signing/trustlist.py)
+    # the trust list's version and SHA-256, recorded in every report (signing/trustlist.py);
+    # left out, it is the SHA-256 of these certificates with no version
     trust_list: dict | None = None
+
+    def __post_init__(self) -> None:
+        if self.trust_list is None:
+            ident = trustlist.identity(self.roots, self.intermediates)
+            object.__setattr__(self, "trust_list", ident)
 
 
 def load_trust(paths: Iterable[str], intermediates: Iterable[str] = ()) -> TrustConfig:
@@ -84,7 +90,7 @@ def load_trust(paths: Iterable[str], intermediates: Iterable[str] = ()) -> Trust
     for cert in load_certs(paths):
         (roots if cert.self_signed in ("maybe", "yes") else interm).append(cert)
     interm.extend(load_certs(intermediates))
-    return TrustConfig(tuple(roots), tuple(interm), trustlist.identity(roots, interm))
+    return TrustConfig(tuple(roots), tuple(interm))
 
 
 @dataclass(frozen=True)
