@@ -29,7 +29,10 @@ class Settings(BaseSettings):
     sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"  # FULL: a receipt survives power loss
 
     signature_policy: Literal["strict", "lenient", "off"] = "strict"
-    # PEM files or directories, separated by ":" or ",".
+    # Vietnam's public trust anchors shipped with axis (signing/anchors/vn, docs/trust.md);
+    # the operator's `axis trust add|remove` changes (under <data_dir>/trust) apply on top.
+    trust_shipped: bool = True
+    # More roots and intermediates: PEM/DER files or directories, separated by ":" or ",".
     trust_roots: str = ""
     trust_intermediates: str = ""
     revocation_policy: Literal["hard-fail", "soft-fail", "off"] = "soft-fail"
@@ -84,6 +87,10 @@ class Settings(BaseSettings):
     @property
     def trust_intermediate_paths(self) -> list[str]:
         return _split_paths(self.trust_intermediates)
+
+    @property
+    def trust_local_dir(self) -> Path:
+        return self.data_dir / "trust"
 
     @property
     def is_sqlite(self) -> bool:

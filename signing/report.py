@@ -81,6 +81,8 @@ class PdfReport:
     indication: Indication | None = None  # worst over signatures/file; None if unsigned
     sub_indication: str | None = None
     duration_ms: float = 0.0
+    # the trust list the verdict was reached with: {"version": ..., "sha256": ...}
+    trust_list: dict[str, Any] | None = None
 
     @property
     def all_findings(self) -> list[Finding]:
@@ -113,6 +115,7 @@ class PdfReport:
             "duration_ms": round(self.duration_ms, 2),
             "signatures": [s.to_dict() for s in self.signatures],
             "findings": [f.to_dict() for f in self.findings],
+            "trust_list": dict(self.trust_list) if self.trust_list is not None else None,
         }
 
     @classmethod
@@ -140,6 +143,7 @@ class PdfReport:
             indication=d.get("indication"),
             sub_indication=d.get("sub_indication"),
             duration_ms=d.get("duration_ms", 0.0),
+            trust_list=d.get("trust_list"),
         )
 
     def render_summary(self) -> str:
@@ -174,4 +178,7 @@ class PdfReport:
                 lines.append(f"     {f.severity.upper()} {f.code}: {f.message}")
         for f in self.findings:
             lines.append(f"  {f.severity.upper()} {f.code}: {f.message}")
+        if self.trust_list:
+            version = self.trust_list.get("version") or "(no version)"
+            lines.append(f"  trust list {version}, sha256 {self.trust_list.get('sha256', '')[:16]}")
         return "\n".join(lines)

@@ -43,7 +43,7 @@ from pyhanko_certvalidator.policy_decl import CertRevTrustPolicy, RevocationChec
 from pyhanko_certvalidator.registry import SimpleTrustManager
 
 from formats.findings import Finding
-from signing import _speedups
+from signing import _speedups, trustlist
 from signing.report import (
     INDETERMINATE,
     TOTAL_FAILED,
@@ -70,6 +70,14 @@ AGENCY_CODE_RE = re.compile(r"\b[0-9A-Z]{2,3}\.[0-9A-Z]{2}\.[0-9A-Z]{2}\.[A-Z][0
 class TrustConfig:
     roots: tuple[x509.Certificate, ...]
     intermediates: tuple[x509.Certificate, ...] = ()
+    # the trust list's version and SHA-256, recorded in every report (signing/trustlist.py);
+    # left out, it is the SHA-256 of these certificates with no version
+    trust_list: dict | None = None
+
+    def __post_init__(self) -> None:
+        if self.trust_list is None:
+            ident = trustlist.identity(self.roots, self.intermediates)
+            object.__setattr__(self, "trust_list", ident)
 
 
 def load_trust(paths: Iterable[str], intermediates: Iterable[str] = ()) -> TrustConfig:
@@ -150,7 +158,7 @@ class _Engine:
         kwargs = dict(
             moment=moment,
             trust_manager=self.trust_manager,
-            other_certs=self.intermediates + extra_certs,
+            other_certs=self.intermediates + self._fetched_issuers() + extra_certs,
             revinfo_policy=policy or self.revinfo_policy,
             allow_fetching=self.cfg.allow_fetching,
             # explicit empty lists: "hard-fail" offline then fails the check on missing
@@ -171,6 +179,10 @@ class _Engine:
         except Exception:  # no DSS (the usual case) or an unreadable one: nothing to add
             return ValidationContext(**kwargs)
         return dss.as_validation_context(kwargs)
+
+    def _fetched_issuers(self) -> list[x509.Certificate]:
+        # CA certificates earlier validations fetched through AIA, only where fetching is on
+        return trustlist.ISSUERS.certs() if self.cfg.allow_fetching else []
 
 
 # -- running with a deadline ---------------------------------------------------------------
@@ -218,7 +230,7 @@ def validate_pdf(data: bytes, config: ValidationConfig) -> PdfReport:
     try:
         return fut.result(timeout=config.time_limit)
     except concurrent.futures.TimeoutError:
-        rep = _new_report(data)
+        rep = _new_report(data, config)
         _timed_out(rep, config.time_limit)
         rep.duration_ms = (time.perf_counter() - started) * 1000
         return rep
@@ -242,8 +254,10 @@ def _timed_out(rep: PdfReport, limit: float) -> None:
     rep.indication, rep.sub_indication = INDETERMINATE, "TRY_LATER"
 
 
-def _new_report(data: bytes) -> PdfReport:
-    return PdfReport(sha256=hashlib.sha256(data).hexdigest(), size=len(data))
+def _new_report(data: bytes, cfg: ValidationConfig) -> PdfReport:
+    rep = PdfReport(sha256=hashlib.sha256(data).hexdigest(), size=len(data))
+    rep.trust_list = cfg.trust.trust_list
+    return rep
 
 
 def _file_failure(rep: PdfReport, code: str, message: str) -> PdfReport:
@@ -253,7 +267,7 @@ def _file_failure(rep: PdfReport, code: str, message: str) -> PdfReport:
 
 
 def _validate(data: bytes, cfg: ValidationConfig, started: float, deadline: float | None):
-    rep = _new_report(data)
+    rep = _new_report(data, cfg)
     try:
         _validate_into(rep, data, cfg, deadline)
     except Exception as exc:  # a last net: bad input must give a report, not a 500
@@ -314,6 +328,7 @@ def _validate_into(rep: PdfReport, data: bytes, cfg: ValidationConfig, deadline)
         rep.signatures.extend(unsupported)
     finally:
         if cfg.allow_fetching:
+            trustlist.ISSUERS.remember(vc)
             _run(vc.aclose())
 
 

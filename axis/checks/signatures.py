@@ -29,21 +29,31 @@ class SignaturesCheck:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SignaturesCheck:
-        roots = settings.trust_root_paths
-        if not roots and settings.signature_policy == "strict":
+        from axis.service.trust import trust_list
+
+        tl = trust_list(settings)  # a bad or altered certificate file stops the hub at start-up
+        if not tl.roots and settings.signature_policy == "strict":
             log.warning(
-                "AXIS_SIGNATURE_POLICY=strict with no AXIS_TRUST_ROOTS: no signature "
-                "can be trusted, so every document will be refused"
+                "AXIS_SIGNATURE_POLICY=strict with no trust root (AXIS_TRUST_SHIPPED=false and "
+                "no AXIS_TRUST_ROOTS): no signature can be trusted, so every document will be "
+                "refused"
             )
-        config = ValidationConfig.from_paths(
-            roots,
-            settings.trust_intermediate_paths,
+        else:
+            log.info(
+                "trust list %s: %d roots, %d intermediates (sha256 %s)",
+                tl.version,
+                len(tl.roots),
+                len(tl.intermediates),
+                tl.identity()["sha256"][:16],
+            )
+        config = ValidationConfig(
+            trust=tl.trust_config(),
             revocation=settings.revocation_policy,
             allow_fetching=settings.revocation_fetch,
             time_limit=settings.validation_timeout_s,
             max_bytes=settings.max_body_bytes,
         )
-        config.engine()  # parse the trust roots now: a bad file stops the hub at start-up
+        config.engine()
         return cls(config, settings.signature_policy)
 
     def __call__(self, item: CheckInput) -> list[Finding]:
@@ -71,6 +81,11 @@ class SignaturesCheck:
         found = main_pdf(pkg)
         main_name = f"AttachmentEncoded/Attachment[{found[0]}]" if found else "AttachmentEncoded"
         findings = evaluate(reports, self.policy, main_name)  # type: ignore[arg-type]
-        item.reports[self.name] = {"policy": self.policy, "main": main_name, "documents": documents}
+        item.reports[self.name] = {
+            "policy": self.policy,
+            "main": main_name,
+            "trust_list": self.config.trust.trust_list,
+            "documents": documents,
+        }
         item.facts[SIGNER_FACTS] = signers
         return findings

@@ -164,11 +164,22 @@ def verify(
     pdf: Annotated[Path, typer.Argument(help="PDF whose signatures to validate.")],
     trust: Annotated[
         list[str] | None,
-        typer.Option("--trust", help="Trust roots: PEM files or directories ($AXIS_TRUST_ROOTS)."),
+        typer.Option(
+            "--trust",
+            help="More trust roots: PEM files or directories (default: $AXIS_TRUST_ROOTS).",
+        ),
     ] = None,
     intermediate: Annotated[
         list[str] | None,
         typer.Option("--intermediate", help="Extra CA certificates to complete chains."),
+    ] = None,
+    trust_list: Annotated[
+        bool | None,
+        typer.Option(
+            "--trust-list/--no-trust-list",
+            help="Use the shipped Vietnamese trust list and its local changes "
+            "(default: $AXIS_TRUST_SHIPPED, on).",
+        ),
     ] = None,
     revocation: Annotated[
         str, typer.Option("--revocation", help="hard-fail | soft-fail | off.")
@@ -180,16 +191,23 @@ def verify(
     json_out: Annotated[bool, typer.Option("--json", help="The report as JSON.")] = False,
 ) -> None:
     """Validate every signature in a PDF (exit 0 passed, 1 indeterminate, 2 failed)."""
-    from signing.validate import ValidationConfig, load_trust, validate_pdf
+    from axis.config import Settings
+    from axis.service.trust import trust_list as effective_trust
+    from signing.validate import ValidationConfig, validate_pdf
 
-    roots = trust or _env_paths("AXIS_TRUST_ROOTS")
-    if not roots:
-        raise _fail("no trust roots: pass --trust or set AXIS_TRUST_ROOTS")
     if revocation not in ("hard-fail", "soft-fail", "off"):
         raise _fail("--revocation must be hard-fail, soft-fail or off")
     try:
+        tl = effective_trust(
+            Settings(),
+            shipped=trust_list,
+            roots=trust or _env_paths("AXIS_TRUST_ROOTS"),
+            intermediates=intermediate or _env_paths("AXIS_TRUST_INTERMEDIATES"),
+        )
+        if not tl.roots:
+            raise _fail("no trust roots: pass --trust, set AXIS_TRUST_ROOTS or use --trust-list")
         cfg = ValidationConfig(
-            trust=load_trust(roots, intermediate or _env_paths("AXIS_TRUST_INTERMEDIATES")),
+            trust=tl.trust_config(),
             revocation=revocation,  # type: ignore[arg-type]
             allow_fetching=fetch,
             time_limit=time_limit,

@@ -76,6 +76,12 @@ def test_strict_policy_accepts_a_trusted_signature_and_refuses_the_rest(
         [doc] = report["signatures"]["documents"]
         assert doc["indication"] == "TOTAL_PASSED"
         assert doc["signatures"][0]["signer"]["common_name"] == "Nguyễn Văn An"
+        # the verdict names the trust list it was reached with: the shipped one plus the root
+        trust_list = report["signatures"]["trust_list"]
+        assert trust_list["version"].startswith("vn-") and trust_list["version"].endswith(
+            "+configured"
+        )
+        assert doc["trust_list"] == trust_list and len(trust_list["sha256"]) == 64
 
         expected = {
             "forged": "SIG_HASH_FAILURE",

@@ -100,6 +100,8 @@ def test_verify_exit_codes(tmp_path, corpus, pki, monkeypatch):
     unsigned.write_bytes(make_pdf())
     assert runner.invoke(app, ["verify", str(unsigned)]).exit_code == 1
     monkeypatch.delenv("AXIS_TRUST_ROOTS")
+    monkeypatch.setenv("AXIS_TRUST_SHIPPED", "false")  # no shipped list, no root at all
+    monkeypatch.setenv("AXIS_DATA_DIR", str(tmp_path / "data"))
     r = runner.invoke(app, ["verify", str(unsigned)])
     assert r.exit_code == 2 and "trust" in r.output
 
