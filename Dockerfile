@@ -7,6 +7,14 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
+# Runtime needs beyond Python packages: a serif TrueType font with the Vietnamese letters for
+# the signature stamps of `axis sign` and POST /v1/sign (signing/fonts.py looks for Liberation
+# Serif 2, Times New Roman's metrics). Everything else is in pyproject's dependencies (checked by
+# tests/deploy/test_fresh_install.py); a PKCS#11 token's module (.so) comes with the HSM.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends fonts-liberation2 \
+    && rm -rf /var/lib/apt/lists/*
+
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY axis ./axis

@@ -8,6 +8,7 @@ for the rules, which compare them with SignerInfo and the sending agency.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from axis.checks.rules import SIGNER_FACTS
 from axis.config import Settings
@@ -15,6 +16,7 @@ from axis.service.checks import CheckInput
 from formats.findings import Finding
 from formats.rules import SignerFacts, main_pdf
 from signing.policy import evaluate
+from signing.report import TOTAL_FAILED, PdfReport
 from signing.validate import ValidationConfig, validate_pdf
 
 log = logging.getLogger("axis.signatures")
@@ -58,17 +60,34 @@ class SignaturesCheck:
 
     def __call__(self, item: CheckInput) -> list[Finding]:
         pkg = item.package
+        pdfs = [
+            (f"AttachmentEncoded/Attachment[{i}]", att.name, att.data)
+            for i, att in enumerate(pkg.attachments, 1)
+            if att.is_pdf
+        ]
+        found = main_pdf(pkg)
+        main_name = f"AttachmentEncoded/Attachment[{found[0]}]" if found else "AttachmentEncoded"
+        result = self.validate(pdfs, main_name)
+        item.reports[self.name] = {
+            "policy": self.policy,
+            "main": main_name,
+            "trust_list": self.config.trust.trust_list,
+            "documents": result.documents,
+        }
+        item.facts[SIGNER_FACTS] = result.signers
+        return result.findings
+
+    def validate(self, pdfs: list[tuple[str, str, bytes]], main_name: str) -> SignatureResult:
+        """Validate each (name, file name, bytes) PDF, then apply the policy: the hub's check
+        of one package, and `axis check` on a package or a bare PDF."""
         reports, documents, signers = [], [], []
-        for i, att in enumerate(pkg.attachments, 1):
-            if not att.is_pdf:
-                continue
-            name = f"AttachmentEncoded/Attachment[{i}]"
-            report = validate_pdf(att.data, self.config)
+        for name, file_name, data in pdfs:
+            report = validate_pdf(data, self.config)
             reports.append((name, report))
             documents.append(
                 {
                     "name": name,
-                    "attachment_name": att.name,
+                    "attachment_name": file_name,
                     "summary": report.render_summary(),
                     **report.to_dict(),
                 }
@@ -78,14 +97,15 @@ class SignaturesCheck:
                 for s in report.signatures
                 if s.kind == "signature" and s.signer is not None
             ]
-        found = main_pdf(pkg)
-        main_name = f"AttachmentEncoded/Attachment[{found[0]}]" if found else "AttachmentEncoded"
         findings = evaluate(reports, self.policy, main_name)  # type: ignore[arg-type]
-        item.reports[self.name] = {
-            "policy": self.policy,
-            "main": main_name,
-            "trust_list": self.config.trust.trust_list,
-            "documents": documents,
-        }
-        item.facts[SIGNER_FACTS] = signers
-        return findings
+        failed = any(r.indication == TOTAL_FAILED for _, r in reports)
+        return SignatureResult(findings, documents, signers, reports, failed)
+
+
+@dataclass
+class SignatureResult:
+    findings: list[Finding]
+    documents: list[dict]  # one report per PDF, as stored with the message
+    signers: list[SignerFacts]
+    reports: list[tuple[str, PdfReport]]
+    any_failed: bool  # a signature or a file is TOTAL_FAILED

@@ -25,7 +25,11 @@ _RULES = [
     Rule("RULE_DOC_TYPE_UNKNOWN", "warning", "TypeName is a document type of Decree 30"),
     Rule("RULE_TYPE_NOTATION_MISMATCH", "error", "CodeNotation starts with the type abbreviation"),
     Rule("RULE_NUMBER_SYMBOL", "error", "number and symbol are well formed (n/TYPE-AGENCY)"),
-    Rule("RULE_NUMBER_LEADING_ZERO", "warning", "numbers below 10 have one leading zero"),
+    Rule(
+        "RULE_NUMBER_LEADING_ZERO",
+        "warning",  # in CodeNumber; the printed "Số:" line of the PDF is an error
+        "numbers below 10 have one leading zero (05, not 5), in CodeNumber and the PDF",
+    ),
     Rule("RULE_NUMBER_SPACES", "error", "no spaces inside the number and symbol"),
     Rule("RULE_DOCUMENT_ID_MISMATCH", "error", "DocumentId = OrganId,yyyy/MM/dd,number/notation"),
     # Dates and priority.
@@ -52,8 +56,8 @@ _RULES = [
     Rule("RULE_PDF_MOTTO", "error", "page 1 has Độc lập - Tự do - Hạnh phúc"),
     Rule("RULE_PDF_NUMBER_LINE", "error", 'the "Số:" line equals Code'),
     Rule("RULE_PDF_PLACE_DATE", "error", "the place-and-date line equals PromulgationInfo"),
-    Rule("RULE_PDF_SIGNER_NAME", "error", "the last page names SignerInfo/FullName"),
-    Rule("RULE_PDF_PAGE_SIZE", "error", "pages are A4 (portrait, or landscape for tables)"),
+    Rule("RULE_PDF_SIGNER_NAME", "error", "the signature page names SignerInfo/FullName"),
+    Rule("RULE_PDF_PAGE_SIZE", "error", "pages are A4 ±5 mm (portrait, or landscape for tables)"),
     # Signatures against the envelope.
     Rule("RULE_CERT_SIGNER_NAME", "error", "the leader's certificate names SignerInfo/FullName"),
     Rule("RULE_CERT_AGENCY", "error", "the agency certificate belongs to the sending agency"),

@@ -22,7 +22,12 @@ NATIONAL_TITLE = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
 MOTTO = "Độc lập - Tự do - Hạnh phúc"
 
 A4 = (595.28, 841.89)  # points
-A4_TOLERANCE = 6.0  # about 2 mm: printers and scanners round
+# ±5 mm on each side. ISO 216 allows ±2 mm for cut paper, but a scan is not the sheet: scanners
+# crop to their scan area or to the detected paper edge and round to their own units, and real
+# scanned A4 pages come out as 592 × 831 pt (209 × 293 mm). The nearest other office sizes stay
+# far outside: US Letter (216 × 279 mm) is 18 mm short, Folio/F4 (215 × 330 mm) 33 mm long,
+# B5 (176 × 250 mm) and A5 are smaller still.
+A4_TOLERANCE = 5 / 25.4 * 72  # 14.2 pt
 
 TEXT_RULES = (
     "RULE_PDF_NATIONAL_TITLE",
@@ -131,7 +136,7 @@ def check_pdf(
             f'Page 1 lacks the motto "{MOTTO}" (Tiêu ngữ).',
         )
     if page1:
-        check_number_line(pkg, first, f"{path}/page[1]", out, fold)
+        check_number_line(pkg, first, f"{path}/page[1]", out, fold, text.first_page_stamps)
         check_place_date(pkg, first, f"{path}/page[1]", out, k)
     if _has_chars(last):
         check_signer_name(pkg, last, f"{path}/page[{sign_page}]", out, k)
@@ -164,12 +169,14 @@ def check_page_size(text: PdfText, path: str, out: FindingList) -> None:
     ]
     if bad:
         i, w, h = bad[0]
-        more = f" ({len(bad)} pages in all)" if len(bad) > 1 else ""
+        more = f" (cả thảy {len(bad)} trang)" if len(bad) > 1 else ""
         out.add(
             "RULE_PDF_PAGE_SIZE",
             f"{path}/page[{i}]",
-            f"Page {i} is {w / 72 * 25.4:.0f} × {h / 72 * 25.4:.0f} mm{more}; Decree 30 requires "
-            "A4 (210 × 297 mm), portrait, or landscape for wide tables.",
+            f"Trang {i} khổ {w / 72 * 25.4:.0f} × {h / 72 * 25.4:.0f} mm{more}; Nghị định "
+            "30/2020 quy định khổ A4 (210 × 297 mm, sai lệch tối đa 5 mm), trình bày theo "
+            "chiều dài, hoặc chiều rộng cho bảng biểu: xuất lại văn bản ra PDF khổ A4. "
+            "(Decree 30 requires A4, portrait or landscape.)",
         )
 
 
@@ -178,7 +185,12 @@ def _is_a4(w: float, h: float) -> bool:
 
 
 def check_number_line(
-    pkg: DocumentPackage | None, first: str, path: str, out: FindingList, fold: bool = False
+    pkg: DocumentPackage | None,
+    first: str,
+    path: str,
+    out: FindingList,
+    fold: bool = False,
+    stamps: tuple[str, ...] = (),
 ) -> None:
     codes = ("RULE_PDF_NUMBER_LINE", "RULE_NUMBER_LEADING_ZERO", "RULE_NUMBER_SPACES")
     if not out.enabled(*codes):
@@ -199,6 +211,10 @@ def check_number_line(
         )
         return
     raw_num, raw_sym = m["num"], m["sym"]
+    if not raw_num:
+        # "Số:   /QĐ-UBND" printed, the number stamped over the gap in an annotation by the
+        # clerk's signing tool when the document was numbered after the leader signed.
+        raw_num = next((n for t in stamps if (n := _stamped_number(t))), "")
     shown = f"{raw_num}/{raw_sym}"
     symbol = _SPACES.sub("", raw_sym)
     if symbol != raw_sym:
@@ -218,7 +234,8 @@ def check_number_line(
     _leading_zero(raw_num, symbol, path, out)
     if pkg is None:
         # A bare PDF: the symbol is all there is to check.
-        check_number(raw_num, symbol, path, out)
+        # (the leading zero is judged above, as an error: the printed form is final)
+        check_number(expected_number(raw_num) if int(raw_num) else raw_num, symbol, path, out)
         check_notation(raw_num, symbol, None, path, out)
         return
     env_num = pkg.code.number.strip()
@@ -234,13 +251,26 @@ def check_number_line(
         )
 
 
+_STAMPED_NUMBER = re.compile(r"^(?:s(?:ố|o)\s*:?\s*)?(\d{1,6})\s*/?$", re.IGNORECASE)
+
+
+def _stamped_number(stamp: str) -> str:
+    m = _STAMPED_NUMBER.match(_SPACES.sub(" ", nfc(stamp)).strip())
+    return m.group(1) if m else ""
+
+
 def _leading_zero(number: str, symbol: str, path: str, out: FindingList) -> None:
     if int(number) > 0 and number != (want := expected_number(number)):
-        why = "numbers below 10 take a leading zero" if int(number) < 10 else "no leading zeros"
+        why = (
+            "số dưới 10 phải ghi thêm số 0 phía trước"
+            if int(number) < 10
+            else "không ghi số 0 phía trước số từ 10 trở lên"
+        )
         out.add(
             "RULE_NUMBER_LEADING_ZERO",
             path,
-            f'Số: "{number}/{symbol}" on page 1 — {why}: "{want}/{symbol}"',
+            f'Trang 1 ghi Số: "{number}/{symbol}" — {why} (Nghị định 30/2020, Phụ lục I): '
+            f'sửa thành "{want}/{symbol}". (Decree 30: numbers below 10 take one leading zero.)',
             severity="error",  # the printed document itself breaks Decree 30 here
         )
 
@@ -350,9 +380,11 @@ def check_signer_name(
         return
     name = _SPACES.sub(" ", nfc(pkg.signer.full_name)).strip()
     if name and k(name) not in k(last):
+        page = path.rsplit("[", 1)[-1].rstrip("]")
         out.add(
             "RULE_PDF_SIGNER_NAME",
             path,
-            f'The signature page does not show the signer "{name}" (SignerInfo/FullName): '
-            "check the name under the signature.",
+            f'Trang {page} (trang có chữ ký) không ghi họ tên người ký "{name}" như '
+            "SignerInfo/FullName: kiểm tra họ tên dưới chữ ký. (The signature page does not "
+            "show the signer's name.)",
         )

@@ -23,7 +23,7 @@ from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, StreamO
 _LITTLE_ENDIAN = sys.byteorder == "little"
 MAX_CONTENT = 4 << 20  # bytes of one page's content stream we read; beyond is not a text page
 MIN_TEXT_CHARS = 10  # fewer non-blank characters on both pages: a scan without OCR
-MAX_APPENDIX_PAGES = 8  # appendix pages we walk back over to find the signature page
+MAX_APPENDIX_PAGES = 8  # pages after the signature block we walk back over to find it
 MAX_CMAP = 2 << 20  # bytes of a ToUnicode CMap we read
 
 
@@ -34,10 +34,15 @@ class PdfText:
     page_sizes: tuple[tuple[float, float], ...] = ()  # (width, height) in points, /Rotate applied
     has_text: bool = False
     error: str = ""  # why the PDF could not be read; empty when it could
-    # The page with the signature block: the last page, or the last one before trailing
-    # appendices ("PHỤ LỤC" pages after the signature are a legal layout). 1-based; 0 = last.
+    # The page with the signature block (1-based; 0 = last): the page of the leader's signature
+    # widget, else the page with "Nơi nhận", else the last page before trailing "PHỤ LỤC" pages
+    # (appendices after the signature are a legal layout). See _signature_page.
     signature_page: int = 0
     signature_text: str = ""
+    # Text in the visible annotations of page 1 (FreeText, stamps, text fields), one per
+    # annotation: where the clerk's signing tool stamps the number ("cấp số") after the leader
+    # has signed, since changing the page itself would break the leader's signature.
+    first_page_stamps: tuple[str, ...] = ()
 
     @property
     def page_count(self) -> int:
@@ -57,15 +62,8 @@ def extract_pdf_text(data: bytes) -> PdfText:
         fonts: dict[Any, _Font] = {}
         first = _page_text(pages[0], fonts)
         last = first if len(sizes) == 1 else _page_text(pages[len(sizes) - 1], fonts)
-        sign_index, sign_text = len(sizes), last
-        # Walk back over appendix pages (a few at most) to the page that carries the signature.
-        while (
-            sign_index > 2
-            and len(sizes) - sign_index < MAX_APPENDIX_PAGES
-            and _is_appendix(sign_text)
-        ):
-            sign_index -= 1
-            sign_text = _page_text(pages[sign_index - 1], fonts)
+        sign_index, sign_text = _signature_page(reader, pages, fonts, last)
+        stamps = _annotation_texts(pages[0], fonts)
     except Exception as exc:  # noqa: BLE001 - a damaged PDF is a finding, not a crash
         return PdfText(error=f"the PDF cannot be read ({type(exc).__name__}: {exc})"[:300])
     chars = len("".join((first + last).split()))
@@ -76,9 +74,100 @@ def extract_pdf_text(data: bytes) -> PdfText:
         has_text=chars >= MIN_TEXT_CHARS,
         signature_page=sign_index,
         signature_text=sign_text,
+        first_page_stamps=stamps,
     )
 
 
+def _signature_page(reader: PdfReader, pages: Any, fonts: dict, last: str) -> tuple[int, str]:
+    """(1-based index, text) of the page that carries the signature block.
+
+    In order: the page of the leader's signature widget (the first visible signature signed);
+    else, walking back from the last page, the page with "Nơi nhận" (the recipients list,
+    which Decree 30 places at the level of the signature block); else the last page before
+    trailing "PHỤ LỤC" pages; else the last page.
+    """
+    count = len(pages)
+    index = _signature_widget_page(reader, pages)
+    if index:
+        return index, last if index == count else _page_text(pages[index - 1], fonts)
+    if count == 1:
+        return 1, last
+    texts = {count: last}
+    for i in range(count, max(0, count - MAX_APPENDIX_PAGES - 1), -1):
+        text = texts[i] if i in texts else texts.setdefault(i, _page_text(pages[i - 1], fonts))
+        if _RECIPIENTS.search(unicodedata.normalize("NFC", text)):
+            return i, text
+    sign_index, sign_text = count, last
+    # Walk back over appendix pages (a few at most) to the page that carries the signature.
+    while sign_index > 2 and count - sign_index < MAX_APPENDIX_PAGES and _is_appendix(sign_text):
+        sign_index -= 1
+        sign_text = texts.get(sign_index) or _page_text(pages[sign_index - 1], fonts)
+    return sign_index, sign_text
+
+
+_HIDDEN = 2 | 32  # annotation flags Hidden and NoView
+
+
+def _signature_widget_page(reader: PdfReader, pages: Any) -> int:
+    """1-based page of the first signed, visible signature widget (the leader signs first in
+    Decree 30's order: leader, then the agency's seal); 0 when there is none."""
+    root = _resolve(reader.trailer.get("/Root"))
+    if not isinstance(root, DictionaryObject) or "/AcroForm" not in root:
+        return 0
+    found: list[tuple[int, int]] = []  # (end of the signed bytes, page index)
+    for i, page in enumerate(pages, 1):
+        for ref in _resolve(page.get("/Annots")) or []:
+            widget = _resolve(ref)
+            if not isinstance(widget, DictionaryObject) or widget.get("/Subtype") != "/Widget":
+                continue
+            field = widget if "/FT" in widget else _resolve(widget.get("/Parent")) or widget
+            value = _resolve(field.get("/V"))
+            if field.get("/FT") != "/Sig" or not isinstance(value, DictionaryObject):
+                continue
+            if value.get("/Type") == "/DocTimeStamp" or int(widget.get("/F", 0) or 0) & _HIDDEN:
+                continue
+            rect = [float(_resolve(v)) for v in _resolve(widget.get("/Rect")) or []]
+            if len(rect) != 4 or abs(rect[2] - rect[0]) < 1 or abs(rect[3] - rect[1]) < 1:
+                continue  # an invisible signature says nothing about the page
+            byte_range = [int(_resolve(v)) for v in _resolve(value.get("/ByteRange")) or []]
+            end = byte_range[2] + byte_range[3] if len(byte_range) == 4 else 1 << 62
+            found.append((end, i))
+    return min(found)[1] if found else 0
+
+
+MAX_STAMPS = 20  # annotations of page 1 we read
+
+
+def _annotation_texts(page: Any, fonts: dict) -> tuple[str, ...]:
+    """The text of each visible annotation's normal appearance, signature widgets aside."""
+    texts: list[str] = []
+    for ref in list(_resolve(page.get("/Annots")) or [])[:MAX_STAMPS]:
+        annot = _resolve(ref)
+        if not isinstance(annot, DictionaryObject) or int(annot.get("/F", 0) or 0) & _HIDDEN:
+            continue
+        if annot.get("/Subtype") in ("/Link", "/Popup"):
+            continue
+        field = annot if "/FT" in annot else _resolve(annot.get("/Parent")) or annot
+        if field.get("/FT") == "/Sig":
+            continue
+        appearance = _resolve((_resolve(annot.get("/AP")) or {}).get("/N"))
+        if isinstance(appearance, DictionaryObject) and not isinstance(appearance, StreamObject):
+            state = annot.get("/AS")  # a state dictionary (check boxes): the current state
+            appearance = _resolve(appearance.get(state)) if state else None
+        if not isinstance(appearance, StreamObject):
+            continue
+        out = _TextSink()
+        inner = _resolve(appearance.get("/Resources")) or DictionaryObject()
+        try:
+            _run(appearance.get_data()[:MAX_CONTENT], inner, fonts, out, depth=1)
+        except Exception:  # noqa: BLE001 - an odd annotation is skipped, not the whole PDF
+            continue
+        if text := out.text().strip():
+            texts.append(text)
+    return tuple(texts)
+
+
+_RECIPIENTS = re.compile(r"n\s*[ơo]\s*i\s+nh\s*[ậa]\s*n\s*:", re.IGNORECASE)
 _APPENDIX = re.compile(r"ph\s*[ụu]\s*l\s*[ụu]\s*c", re.IGNORECASE)
 
 
@@ -89,7 +178,7 @@ def _is_appendix(text: str) -> bool:
 
 
 def _size(page: Any) -> tuple[float, float]:
-    box = page.mediabox
+    box = page.cropbox  # what is shown and printed; pypdf falls back to the media box
     w, h = abs(float(box.width)), abs(float(box.height))
     rotate = int(page.get("/Rotate", 0) or 0) % 180
     return (h, w) if rotate == 90 else (w, h)

@@ -48,8 +48,17 @@ def check_number(number: str, notation: str, path: str, out: FindingList) -> int
         return None
     want = expected_number(raw)
     if raw != want:
-        why = "numbers below 10 take a leading zero" if value < 10 else "no leading zeros"
-        out.add("RULE_NUMBER_LEADING_ZERO", path, f'Số: "{shown}" — {why}: "{want}/{notation}"')
+        why = (
+            "số dưới 10 phải ghi thêm số 0 phía trước"
+            if value < 10
+            else "không ghi số 0 phía trước số từ 10 trở lên"
+        )
+        out.add(
+            "RULE_NUMBER_LEADING_ZERO",
+            path,
+            f'Số: "{shown}" — {why} (Nghị định 30/2020, Phụ lục I): sửa thành '
+            f'"{want}/{notation}". (Decree 30: numbers below 10 take one leading zero.)',
+        )
     return value
 
 

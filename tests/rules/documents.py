@@ -84,6 +84,9 @@ class PdfSpec:
     middle: str = "Điều 3. Chánh Văn phòng Ủy ban nhân dân Thành phố chịu trách nhiệm thi hành."
     closing: str = "Nơi nhận:\n- Như Điều 3;\n- Lưu: VT, KGVX."
     appendix_pages: int = 0  # "PHỤ LỤC" pages after the signature page
+    # What an appendix page starts with; real ones often open with the agency's header and a
+    # "(Kèm theo …)" line rather than "PHỤ LỤC".
+    appendix_head: str = ""
     scanned_signature_page: bool = False  # the signature page is a picture (signed on paper)
     page_format: str = "A4"
     orientation: str = "P"
@@ -132,7 +135,9 @@ def make_pdf(spec: PdfSpec = PdfSpec()) -> bytes:
             pdf.cell(0, 7, line, new_x="LMARGIN", new_y="NEXT")
     for i in range(spec.appendix_pages):
         pdf.add_page()
-        pdf.multi_cell(0, 7, f"PHỤ LỤC {i + 1}\nDANH MỤC NHIỆM VỤ CHUYỂN ĐỔI SỐ NĂM 2024")
+        pdf.multi_cell(
+            0, 7, spec.appendix_head or f"PHỤ LỤC {i + 1}\nDANH MỤC NHIỆM VỤ CHUYỂN ĐỔI SỐ NĂM 2024"
+        )
     return bytes(pdf.output())
 
 
@@ -184,14 +189,75 @@ def no_diacritics(text: str) -> str:
 
 
 @functools.lru_cache(maxsize=4)
-def scanned_pdf() -> bytes:
-    """An A4 page that is only a picture: what a scanner without OCR produces."""
+def scanned_pdf(size_pt: tuple[float, float] | None = None) -> bytes:
+    """A page that is only a picture: what a scanner without OCR produces. `size_pt` gives
+    the page size in points as the scanner wrote it (default: exact A4)."""
     from fpdf import FPDF
 
-    pdf = FPDF(format="A4")
-    pdf.add_page()
-    pdf.image(_png(), x=0, y=0, w=210, h=297)
+    if size_pt is None:
+        pdf = FPDF(format="A4")
+        pdf.add_page()
+        pdf.image(_png(), x=0, y=0, w=210, h=297)
+    else:
+        pdf = FPDF(unit="pt", format=size_pt)
+        pdf.add_page()
+        pdf.image(_png(), x=0, y=0, w=size_pt[0], h=size_pt[1])
     return bytes(pdf.output())
+
+
+def stamp_text(pdf: bytes, text: str, rect: tuple[float, float, float, float]) -> bytes:
+    """Add a FreeText annotation to page 1 whose appearance shows `text` (Helvetica): how a
+    clerk's signing tool stamps the number over the "Số:   /…" gap once the leader has signed
+    (an annotation, because changing the page itself would break the leader's signature)."""
+    from pypdf import PdfWriter
+    from pypdf.generic import (
+        ArrayObject,
+        DictionaryObject,
+        FloatObject,
+        NameObject,
+        NumberObject,
+        StreamObject,
+        TextStringObject,
+    )
+
+    writer = PdfWriter(clone_from=io.BytesIO(pdf))
+    x1, y1, x2, y2 = rect
+    font = DictionaryObject(
+        {
+            NameObject("/Type"): NameObject("/Font"),
+            NameObject("/Subtype"): NameObject("/Type1"),
+            NameObject("/BaseFont"): NameObject("/Helvetica"),
+            NameObject("/Encoding"): NameObject("/WinAnsiEncoding"),
+        }
+    )
+    ap = StreamObject()
+    ap.set_data(f"BT /Helv 12 Tf 2 4 Td ({text}) Tj ET".encode("latin-1"))
+    ap.update(
+        {
+            NameObject("/Type"): NameObject("/XObject"),
+            NameObject("/Subtype"): NameObject("/Form"),
+            NameObject("/BBox"): ArrayObject([FloatObject(0), FloatObject(0),
+                                              FloatObject(x2 - x1), FloatObject(y2 - y1)]),
+            NameObject("/Resources"): DictionaryObject(
+                {NameObject("/Font"): DictionaryObject({NameObject("/Helv"): font})}
+            ),
+        }
+    )  # fmt: skip
+    annot = DictionaryObject(
+        {
+            NameObject("/Type"): NameObject("/Annot"),
+            NameObject("/Subtype"): NameObject("/FreeText"),
+            NameObject("/Rect"): ArrayObject([FloatObject(v) for v in rect]),
+            NameObject("/Contents"): TextStringObject(text),
+            NameObject("/DA"): TextStringObject("/Helv 12 Tf 0 g"),
+            NameObject("/F"): NumberObject(4),  # printed
+            NameObject("/AP"): DictionaryObject({NameObject("/N"): writer._add_object(ap)}),
+        }
+    )
+    writer.add_annotation(0, annot)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
 
 
 def good_package(pdf: bytes | None = None, **overrides) -> DocumentPackage:

@@ -32,8 +32,10 @@ def _write(tmp_path, name: str, data: bytes):
     return str(path)
 
 
-def _invoke(cli, *args, env=None):
-    return runner.invoke(cli, ["check", *args], env=env or {"AXIS_RULES": ""})
+def _invoke(cli, *args, env=None, signatures: bool = False):
+    """The rules alone (--no-signatures), unless `signatures`: drafts, unsigned."""
+    flags = [] if signatures else ["--no-signatures"]
+    return runner.invoke(cli, ["check", *flags, *args], env=env or {"AXIS_RULES": ""})
 
 
 def test_clean_package_exits_0(cli, tmp_path) -> None:
@@ -145,4 +147,14 @@ def test_signed_package_is_compared_with_its_signers(cli, tmp_path) -> None:
     findings = json.loads(result.output)["findings"]
     assert result.exit_code == 2
     assert "RULE_CERT_SIGNER_NAME" in {f["code"] for f in findings}
-    assert any("not validated offline" in f["message"] for f in findings)
+    assert any("not validated (--no-signatures)" in f["message"] for f in findings)
+    # Validated (the default): a self-signed certificate is no trusted signer, and the rules
+    # still compare the envelope with the signer the validation found.
+    result = _invoke(cli, "--json", path, signatures=True)
+    report = json.loads(result.output)
+    assert result.exit_code == 2, result.output
+    codes = {f["code"] for f in report["findings"]}
+    assert {"RULE_CERT_SIGNER_NAME", "SIG_MAIN_NOT_VALID"} <= codes
+    assert [(s["signer"], s["indication"]) for s in report["signatures"]] == [
+        ("Trần Thị Bình", "INDETERMINATE")
+    ]
