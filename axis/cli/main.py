@@ -337,3 +337,4 @@ _mount_optional("axis.cli.worker_commands", commands=True)  # axis worker
 _mount_optional("axis.cli.worker_commands", name="deadletter", attr="deadletter_app")
 _mount_optional("axis.cli.worker_commands", commands=True, attr="agency_app", into=agency_app)
 _mount_optional("axis.cli.stats_commands", commands=True)  # axis stats
+_mount_optional("axis.cli.upstream_commands", name="upstream")  # axis upstream

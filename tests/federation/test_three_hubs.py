@@ -6,8 +6,13 @@ forward queue, and once the national hub is back everything arrives, once."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from collections import Counter
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 
@@ -183,3 +188,42 @@ def test_a_document_crosses_three_hubs_and_its_statuses_come_back(federation_hub
     assert final["forwarded"] == 6 and final["pending"] == 0 and final["dead"] == 0
     b_fig = federation.figures(b.hub)
     assert b_fig["pulled"] == 6 and b_fig["forwarded"] >= 6  # its 03s (and 01s) went up
+    _operators_see_it(a, final)
+
+
+def _operators_see_it(a: Served, figures: dict) -> None:
+    """/metrics, the stats API and `axis upstream status --json` show the same figures."""
+    with httpx.Client(base_url=a.url, timeout=30) as c:
+        metrics = c.get("/metrics").text
+    up = a.settings.upstream_url
+    assert f'axis_upstream_forwarded_total{{upstream="{up}"}} 6.0' in metrics
+    assert f'axis_upstream_pending{{upstream="{up}"}} 0.0' in metrics
+    assert f'axis_upstream_forward_failures_total{{upstream="{up}"}} {figures["failures"]}.0' in (
+        metrics
+    )
+    operator = agencies.new_staff_key(a.hub.db, "operator")
+    with a.client(operator) as c:
+        stats = c.get("/v1/stats/agencies").json()
+        admin = c.get("/v1/admin/upstream").json()
+    assert stats["upstreams"][0]["forwarded"] == 6 and admin["failures"] == figures["failures"]
+    s = a.settings
+    env = {
+        **os.environ,
+        "AXIS_DATA_DIR": str(s.data_dir),
+        "AXIS_DATABASE_URL": s.database_url,
+        "AXIS_UPSTREAM_URL": up,
+        "AXIS_UPSTREAM_SYSTEM_ID": s.upstream_system_id,
+        "AXIS_UPSTREAM_SECRET": s.upstream_secret,
+    }
+    p = subprocess.run(
+        [sys.executable, "-m", "axis.cli", "upstream", "status", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert p.returncode == 0, p.stderr
+    out = json.loads(p.stdout)
+    assert (out["forwarded"], out["pending"], out["dead"]) == (6, 0, 0)
+    assert out["failures"] == figures["failures"] and out["directory_agencies"] >= 2
