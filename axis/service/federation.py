@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -406,8 +407,9 @@ class PullResult:
     errors: list[str] = field(default_factory=list)  # to try again at the next pull
 
 
-def pull(hub: Hub, client: VxpClient) -> PullResult:
-    """Take what waits upstream for this system: documents first, then statuses."""
+def pull(hub: Hub, client: VxpClient, parallel: int = 4) -> PullResult:
+    """Take what waits upstream for this system: documents first, then statuses (all the
+    documents listed are taken before the statuses, which may speak about them)."""
     from axis.service import messages
 
     result = PullResult()
@@ -417,14 +419,22 @@ def pull(hub: Hub, client: VxpClient) -> PullResult:
         except UpstreamError as exc:
             result.errors.append(f"getReceivedEdocList {kind}: {exc}")
             continue
-        for item in items:
-            doc_id = str(item.get("docId") or item.get("id") or "")
-            if not doc_id:
-                continue
+        todo = [(str(i.get("docId") or i.get("id") or ""), i) for i in items]
+        todo = [(d, i) for d, i in todo if d]
+
+        def take(entry: tuple[str, dict], kind: str = kind) -> None:
+            doc_id, item = entry
             try:
                 _take(hub, client, messages, kind, doc_id, item, result)
             except UpstreamError as exc:
                 result.errors.append(f"{doc_id}: {exc}")
+
+        if len(todo) <= 1 or parallel <= 1:
+            for entry in todo:
+                take(entry)
+        else:  # the calls are round trips: a few at once (the submits take the write turn)
+            with ThreadPoolExecutor(min(parallel, len(todo))) as pool:
+                list(pool.map(take, todo))
     return result
 
 
@@ -467,6 +477,9 @@ def _take(
         client.update_status(doc_id, "fail", desc=error[:500])
         result.refused.append({"docId": doc_id, "error": exc.code, "message": exc.message})
         return
+    if not new and to and kind == "edoc":
+        # Pulled again for another of our agencies, perhaps at the same moment as its twin.
+        messages.ensure_recipients(hub, receipt.id, [to])
     _record(hub, doc_id, kind, receipt.id, "", None)
     result.taken += int(new)
     client.update_status(doc_id, "done")

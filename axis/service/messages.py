@@ -436,17 +436,21 @@ def _far_sender(hub: Hub, sender: str, principal: Principal) -> Principal:
     )
 
 
-def _add_recipients(hub: Hub, earlier: Row, recipients: list[str]) -> Receipt:
+def ensure_recipients(hub: Hub, message_id: str, recipients: list[str]) -> Receipt:
+    """Each of these agencies has its delivery of the message (added if missing, once)."""
+    return _add_recipients(hub, message_id, recipients)
+
+
+def _add_recipients(hub: Hub, earlier: Row | str, recipients: list[str]) -> Receipt:
     """A package pulled again from the upstream for another of our agencies (the upstream lists
     one item per recipient): the recipients it lacks get their delivery, once each."""
+    mid = earlier if isinstance(earlier, str) else earlier.id
     with hub.db.write() as session:
         have = set(
-            session.scalars(
-                select(Delivery.recipient_code).where(Delivery.message_id == earlier.id)
-            )
+            session.scalars(select(Delivery.recipient_code).where(Delivery.message_id == mid))
         )
         missing = [c for c in recipients if c not in have]
-        msg = session.get(Message, earlier.id)
+        msg = session.get(Message, mid)
         if missing:
             now = utcnow()
             deliveries = [

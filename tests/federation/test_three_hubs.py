@@ -25,6 +25,7 @@ from tests.federation.hubs import Served, WorkerThread, host, settings_for, wait
 
 A1 = "000.00.01.H41"  # an agency of province A (native API key at hub A)
 B1 = "000.00.01.H53"  # an agency of province B (hosted by B's document system)
+B2 = "000.00.02.H53"  # another one, hosted by the same system
 NOWHERE = "000.00.09.H99"  # in no directory
 
 
@@ -40,7 +41,7 @@ def federation_hubs(tmp_path, three_databases):
     national_db, a_db, b_db = three_databases
     national = Served("national", settings_for(tmp_path, "national", national_db)).start()
     secret_a = host(national.hub, "HUB-TINH-A", "Trục tỉnh A", [A1])
-    secret_b = host(national.hub, "HUB-TINH-B", "Trục tỉnh B", [B1])
+    secret_b = host(national.hub, "HUB-TINH-B", "Trục tỉnh B", [B1, B2])
     up = f"{national.url}/vxp"
     a = Served(
         "a",
@@ -67,7 +68,7 @@ def federation_hubs(tmp_path, three_databases):
         ),
     ).start()
     key_a1 = agencies.add_agency(a.hub.db, A1, "UBND tỉnh A")
-    secret_qlvb_b = host(b.hub, "QLVB-TINH-B", "QLVB tỉnh B", [B1])
+    secret_qlvb_b = host(b.hub, "QLVB-TINH-B", "QLVB tỉnh B", [B1, B2])
     workers = [WorkerThread.start(a.hub), WorkerThread.start(b.hub)]
     try:
         yield national, a, b, key_a1, VxpClient(f"{b.url}/vxp", "QLVB-TINH-B", secret_qlvb_b)
@@ -189,6 +190,22 @@ def test_a_document_crosses_three_hubs_and_its_statuses_come_back(federation_hub
     b_fig = federation.figures(b.hub)
     assert b_fig["pulled"] == 6 and b_fig["forwarded"] >= 6  # its 03s (and 01s) went up
     _operators_see_it(a, final)
+
+    # Two recipients at B: the national hub lists the package once for each, B takes it once
+    # and delivers it to both.
+    both = _send(a, key_a1, "07", [B1, B2])
+    taken = _take_all(qlvb, 2)
+    assert sorted(t["item"]["to"] for t in taken) == [B1, B2]
+    with b.hub.db.read() as session:
+        [msg] = session.scalars(
+            select(Message).where(
+                Message.document_id == both["document_id"], Message.kind == "edoc"
+            )
+        ).all()
+        recipients = session.scalars(
+            select(Delivery.recipient_code).where(Delivery.message_id == msg.id)
+        ).all()
+    assert sorted(recipients) == [B1, B2]
 
 
 def _operators_see_it(a: Served, figures: dict) -> None:
