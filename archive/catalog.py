@@ -53,7 +53,8 @@ PACKAGE = "package"
 ATTACHMENT = "attachment"
 REPORT = "report"
 HISTORY = "history"
-ROLES = (PACKAGE, ATTACHMENT, REPORT, HISTORY)
+ENTRY = "entry"  # a file inside an attachment zipped the national SDK's way
+ROLES = (PACKAGE, ATTACHMENT, REPORT, HISTORY, ENTRY)
 
 # Event kinds.
 EVENT_KINDS = (

@@ -159,17 +159,31 @@ def package_objects(
     blobs = {refs[0].sha256: package}
     used = {PACKAGE_NAME, REPORT_NAME, HISTORY_NAME}
     for i, att in enumerate(pkg.attachments, start=1):
-        name = _unique_name(att.name or f"attachment-{i}", used)
+        name = att.name or f"attachment-{i}"
+        content_type = att.content_type or "application/octet-stream"
+        if att.entries:
+            # Zipped the SDK's way ("x.doc" holding a zip): the bytes as sent, named for what
+            # they are, then each file inside with its own name, type and digest.
+            if not name.lower().endswith(".zip"):
+                name += ".zip"
+            content_type = "application/zip"
         refs.append(
             ObjectRef(
-                name,
-                att.sha256,
-                len(att.data),
-                c.ATTACHMENT,
-                att.content_type or "application/octet-stream",
+                _unique_name(name, used), att.sha256, len(att.data), c.ATTACHMENT, content_type
             )
         )
         blobs[att.sha256] = att.data
+        for n, entry in enumerate(att.entries, start=1):
+            refs.append(
+                ObjectRef(
+                    _unique_name(entry.name or f"{name}-{n}", used),
+                    entry.sha256,
+                    len(entry.data),
+                    c.ENTRY,
+                    entry.content_type or "application/octet-stream",
+                )
+            )
+            blobs[entry.sha256] = entry.data
     if report is not None:
         ref = ObjectRef(REPORT_NAME, sha256_hex(report), len(report), c.REPORT, "application/json")
         refs.append(ref)

@@ -66,6 +66,7 @@ class FiguresCollector(Collector):
                 for code in sorted(totals):
                     family.add_metric([code], totals[code][column])
                 yield family
+        yield from self._per_system(hub, totals)
         gauge = GaugeMetricFamily(
             "axis_agencies_with_figures", "Agencies with at least one figure recorded"
         )
@@ -108,6 +109,19 @@ class FiguresCollector(Collector):
             family_type = CounterMetricFamily if kind == "c" else GaugeMetricFamily
             family = family_type(f"axis_upstream_{name}", help_text, labels=["upstream"])
             family.add_metric(label, fig[key])
+            yield family
+
+    def _per_system(self, hub, totals: dict) -> Iterator:  # noqa: ANN001
+        """A connected system's figures: the sums over the agencies it hosts (VXP)."""
+        per_system = stats.per_system(hub, totals)
+        if not per_system:
+            return
+        for name, column, help_text in FIGURES:
+            family = CounterMetricFamily(
+                f"axis_system_{name}", help_text + " (agencies a system hosts)", labels=["system"]
+            )
+            for system_id in sorted(per_system):
+                family.add_metric([system_id], per_system[system_id].get(column, 0))
             yield family
 
     def _latency(self, hub) -> Iterator:  # noqa: ANN001

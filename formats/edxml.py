@@ -23,6 +23,7 @@ from __future__ import annotations
 import binascii
 import hashlib
 import io
+import mimetypes
 import threading
 import unicodedata
 import zipfile
@@ -52,6 +53,7 @@ from formats.model import (
     StaffInfo,
     StatusPackage,
     TraceHeader,
+    ZipEntry,
 )
 
 try:  # SIMD base64, ~30x faster than binascii on a 100 KB attachment; optional
@@ -104,6 +106,15 @@ DUPLICATE_CONTENT_ID = "EDXML_DUPLICATE_CONTENT_ID"
 BAD_STATUS_CODE = "EDXML_BAD_STATUS_CODE"
 NO_RECIPIENT = "EDXML_NO_RECIPIENT"
 DATE_FORMAT = "EDXML_DATE_FORMAT"  # a warning: a day-first date was read, not rejected
+JUNK_BEFORE_XML = "EDXML_JUNK_BEFORE_XML"
+ATTACHMENT_SIZE = "EDXML_ATTACHMENT_SIZE"
+# Warnings: something odd or missing that neither routing, identity nor the record needs.
+TRACE_INCOMPLETE = "EDXML_TRACE_INCOMPLETE"
+UNDECLARED_PREFIX = "EDXML_UNDECLARED_PREFIX"
+NONSTANDARD_ATTACHMENTS = "EDXML_NONSTANDARD_ATTACHMENTS"
+NOT_IN_MANIFEST = "EDXML_NOT_IN_MANIFEST"
+NO_CONTENT_ID = "EDXML_NO_CONTENT_ID"
+INCOMPLETE = "EDXML_INCOMPLETE"  # an element the record would like, missing (rules may judge it)
 
 _VN_TZ = timezone(timedelta(hours=7))
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -136,8 +147,8 @@ class ParseResult:
 _local = threading.local()
 
 
-def _parser(huge: bool) -> etree.XMLParser:
-    name = "huge" if huge else "normal"
+def _parser(huge: bool, recover: bool = False) -> etree.XMLParser:
+    name = ("huge" if huge else "normal") + ("_recover" if recover else "")
     parser = getattr(_local, name, None)
     if parser is None:
         parser = etree.XMLParser(
@@ -148,6 +159,7 @@ def _parser(huge: bool) -> etree.XMLParser:
             huge_tree=huge,
             remove_blank_text=False,
             collect_ids=False,
+            recover=recover,
         )
         setattr(_local, name, parser)
     return parser
@@ -188,19 +200,17 @@ def _parse(data: bytes, max_bytes: int) -> ParseResult:
         return _fatal(DTD_FORBIDDEN, "a DOCTYPE (DTD) is not allowed in an edXML package")
     if not data or data.isspace():  # isspace stops at the first non-blank byte
         return _fatal(NOT_WELL_FORMED, "the body is empty")
+    if (junk := _junk_before_declaration(data)) is not None:
+        return _fatal(
+            JUNK_BEFORE_XML,
+            f"{junk} byte(s) come before the XML declaration <?xml ...?>; the declaration must "
+            "be the first thing in the file (remove what precedes it and send again)",
+        )
+    findings: list[Finding] = []
     try:
-        root = etree.fromstring(data, _parser(False))
+        root = _fromstring(data, findings)
     except etree.XMLSyntaxError as exc:
-        # libxml2 refuses text nodes over 10 MB without XML_PARSE_HUGE, and a large PDF's
-        # base64 is one such node. Retry once with huge_tree: entities stay unresolved, DTDs
-        # are refused below and the input is already size-capped, so what huge_tree unlocks
-        # (long text, deep trees) is bounded by max_bytes.
-        if "XML_PARSE_HUGE" not in str(exc) and "huge" not in str(exc).lower():
-            return _fatal(NOT_WELL_FORMED, f"the package is not well-formed XML: {exc}")
-        try:
-            root = etree.fromstring(data, _parser(True))
-        except etree.XMLSyntaxError as exc2:
-            return _fatal(NOT_WELL_FORMED, f"the package is not well-formed XML: {exc2}")
+        return _fatal(NOT_WELL_FORMED, f"the package is not well-formed XML: {exc}")
     if root is None:
         return _fatal(NOT_WELL_FORMED, "the body holds no XML element")
     docinfo = root.getroottree().docinfo
@@ -209,23 +219,109 @@ def _parse(data: bytes, max_bytes: int) -> ParseResult:
 
     ns, local = _split(root.tag)
     if local == "Envelope":
-        return _parse_soap(root, max_bytes)
+        return _parse_soap(root, max_bytes, findings)
     if ns not in (EDXML_NS, ""):
         return _fatal(
             NOT_EDXML,
             f"the root element is in namespace {ns!r}; expected {EDXML_NS!r}",
             "/" + local,
         )
-    findings: list[Finding] = []
     if local == "edXML":
-        pkg = _DocumentReader(findings, max_bytes).read(root, "/edXML")
-        return ParseResult(pkg, findings)
+        return ParseResult(_read_edxml(root, "/edXML", findings, max_bytes), findings)
     if local == "Status":
-        return ParseResult(_read_status(root, "/Status", findings), findings)
+        return ParseResult(_read_status(root, "/Status", findings, "status"), findings)
     return _fatal(NOT_EDXML, f"the root element is <{local}>; expected <edXML> or <Status>")
 
 
-def _parse_soap(envelope: etree._Element, max_bytes: int) -> ParseResult:
+def _junk_before_declaration(data: bytes) -> int | None:
+    """How many bytes precede `<?xml` when something does (the SDK's own `edoc_new.edxml`
+    starts with `1212`); None when the file starts as XML may (BOM, `<`)."""
+    head = data[:1024]
+    start = 3 if head.startswith(b"\xef\xbb\xbf") else 0
+    if head[start : start + 1] == b"<":
+        return None
+    at = head.find(b"<?xml")
+    return at - start if at > start else None
+
+
+def _fromstring(data: bytes, findings: list[Finding]) -> etree._Element | None:
+    """Parse; recover one malformation only: a namespace prefix used without its declaration,
+    inside an XML-DSig `Signature` (real signing tools write `ds:` and forget `xmlns:ds`; the
+    signature is not what the hub reads), or anywhere when the prefix is `edXML` or `xlink`
+    (elements are read by local name, and those prefixes mean one thing only). Any other
+    error, or another undeclared prefix, is refused as not well-formed."""
+    huge = False
+    try:
+        return etree.fromstring(data, _parser(False))
+    except etree.XMLSyntaxError as exc:
+        error = exc
+    text = str(error)
+    # libxml2 refuses text nodes over 10 MB without XML_PARSE_HUGE, and a large PDF's base64 is
+    # one such node. Retry once with huge_tree: entities stay unresolved, DTDs are refused
+    # after parsing and the input is already size-capped, so what huge_tree unlocks (long
+    # text, deep trees) is bounded by max_bytes.
+    if "XML_PARSE_HUGE" in text or "huge" in text.lower():
+        huge = True
+        try:
+            return etree.fromstring(data, _parser(True))
+        except etree.XMLSyntaxError as exc:
+            error, text = exc, str(exc)
+    if "Namespace prefix" not in text or "is not defined" not in text:
+        raise error
+    parser = _parser(huge, recover=True)
+    root = etree.fromstring(data, parser)
+    errors = list(parser.error_log)
+    if (
+        root is None
+        or not errors
+        or any(e.type_name != "NS_ERR_UNDEFINED_NAMESPACE" for e in errors)
+    ):
+        raise error
+    outside = _undeclared_outside_signature(root)
+    if outside:
+        raise etree.XMLSyntaxError(
+            f"the namespace prefix of <{outside}> is not declared", None, 0, 0
+        )
+    prefixes = sorted({e.message.split()[2] for e in errors if len(e.message.split()) > 2})
+    findings.append(
+        Finding.warning(
+            UNDECLARED_PREFIX,
+            "/",
+            f"namespace prefix(es) {', '.join(prefixes)} used without a declaration (in the "
+            "XML signature, or edXML/xlink): read by local name; declare them",
+        )
+    )
+    return root
+
+
+# Prefixes whose namespace no reader can doubt: the standard's own and XLink's.
+_WELL_KNOWN_PREFIXES = frozenset({"edXML", "xlink"})
+
+
+def _undeclared_outside_signature(root: etree._Element) -> str | None:
+    """The first element or attribute name left with an unresolved `prefix:` by the recovering
+    parser that is not inside a Signature element; None when all are inside one."""
+    for el in root.iter():
+        tag = el.tag
+        if not isinstance(tag, str):
+            continue
+        unresolved = (tag[0] != "{" and ":" in tag) or any(
+            name[0] != "{" and ":" in name for name in el.attrib
+        )
+        if not unresolved:
+            continue
+        prefixes = {n.partition(":")[0] for n in (tag, *el.attrib) if n[0] != "{" and ":" in n}
+        if prefixes <= _WELL_KNOWN_PREFIXES:
+            continue
+        node = el
+        while node is not None and _local(node).rpartition(":")[2] != "Signature":
+            node = node.getparent()
+        if node is None:
+            return tag
+    return None
+
+
+def _parse_soap(envelope: etree._Element, max_bytes: int, findings: list[Finding]) -> ParseResult:
     # Status packages travel in a SOAP envelope in the wild, in the Header or in the Body
     # depending on the sender; any SOAP version is accepted.
     for part in envelope:
@@ -237,12 +333,11 @@ def _parse_soap(envelope: etree._Element, max_bytes: int) -> ParseResult:
             ns = _ns(child)
             if ns not in (EDXML_NS, ""):
                 continue
-            findings: list[Finding] = []
             path = f"/Envelope/{part_name}/{name}"
             if name == "Status":
-                return ParseResult(_read_status(child, path, findings), findings)
+                return ParseResult(_read_status(child, path, findings, "soap"), findings)
             if name == "edXML":
-                return ParseResult(_DocumentReader(findings, max_bytes).read(child, path), findings)
+                return ParseResult(_read_edxml(child, path, findings, max_bytes), findings)
     return _fatal(NOT_EDXML, "the SOAP envelope holds no edXML <Status> or <edXML> element")
 
 
@@ -296,7 +391,8 @@ def _children(el: etree._Element | None) -> Children:
         if local is None:
             if not isinstance(tag, str):
                 continue  # comment, processing instruction
-            local = tag.rpartition("}")[2].replace("Bussiness", "Business")
+            # rpartition(":"): a prefix left unresolved by the recovering parser (ds:Signature)
+            local = tag.rpartition("}")[2].rpartition(":")[2].replace("Bussiness", "Business")
             if len(_LOCAL_NAMES) < _LOCAL_NAMES_MAX:
                 _LOCAL_NAMES[tag] = local
         bucket = out.get(local)
@@ -400,6 +496,44 @@ class _Reader:
         self.error(BAD_VALUE, f"{path}/{name}", f"<{name}> must be true or false, not {text!r}")
         return None
 
+    def warning(self, code: str, path: str, message: str) -> None:
+        self.findings.append(Finding.warning(code, path, message))
+
+    def incomplete(self, path: str, name: str, what: str) -> None:
+        self.warning(
+            INCOMPLETE,
+            path,
+            f"<{name}> ({what}) is missing: neither routing nor the record needs it, "
+            "the hub's format rules may",
+        )
+
+    def trace_list(self, el: etree._Element | None, path: str) -> list[TraceHeader]:
+        """Trace entries are transport metadata (one per hop): an entry without OrganId or
+        with no readable Timestamp is kept as far as it goes, with a warning."""
+        out = []
+        for i, trace in enumerate(_children(el).get("TraceHeader", ()), 1):
+            k = _children(trace)
+            here = f"{path}/TraceHeader[{i}]"
+            organ_id = _text(k, "OrganId")
+            if not organ_id:
+                self.warning(TRACE_INCOMPLETE, f"{here}/OrganId", "a trace entry has no OrganId")
+            text = _text(k, "Timestamp")
+            stamp = _parse_timestamp(text) if text else None
+            if stamp is None and text and (swapped := _year_first(text)):
+                stamp = _parse_timestamp(swapped)
+                if stamp is not None:
+                    self.day_first(here, "Timestamp", text)
+            if stamp is None:
+                self.warning(
+                    TRACE_INCOMPLETE,
+                    f"{here}/Timestamp",
+                    f"a trace entry has no readable Timestamp ({text!r})"
+                    if text
+                    else "a trace entry has no Timestamp",
+                )
+            out.append(TraceHeader(organ_id=organ_id, timestamp=stamp))
+        return out
+
     def organization(self, el: etree._Element, path: str) -> Organization:
         k = _children(el)
         return Organization(
@@ -498,11 +632,33 @@ def _format_timestamp(value: datetime | None) -> str:
 # --- document packages -----------------------------------------------------------------------
 
 
+def _read_edxml(
+    root: etree._Element, path: str, findings: list[Finding], max_bytes: int
+) -> DocumentPackage | StatusPackage:
+    """An `edXML` root holds a document, or a status when its MessageHeader has a StatusCode
+    (how the national SDK and its reference library tell them apart)."""
+    env = _first(_children(root), "edXMLEnvelope")
+    header = _first(_children(env), "edXMLHeader")
+    h = _children(header)
+    m = _children(_first(h, "MessageHeader"))
+    # A header with no To and no DocumentId of its own but a ResponseFor is a status that
+    # lost its StatusCode: say so, rather than call it a document without recipients.
+    if "StatusCode" in m or ("ResponseFor" in m and "To" not in m and "DocumentId" not in m):
+        hdr_path = f"{path}/edXMLEnvelope/edXMLHeader"
+        status = _read_status(h["MessageHeader"][0], f"{hdr_path}/MessageHeader", findings, "edxml")
+        status.trace = _Reader(findings).trace_list(
+            _first(h, "TraceHeaderList"), f"{hdr_path}/TraceHeaderList"
+        )
+        return status
+    return _DocumentReader(findings, max_bytes).read(root, path)
+
+
 class _DocumentReader(_Reader):
     def __init__(self, findings: list[Finding], max_bytes: int) -> None:
         super().__init__(findings)
         self.max_bytes = max_bytes
         self.unzip_budget = max_bytes  # uncompressed bytes all zipped attachments may use
+        self.unreadable: set[str] = set()  # ContentIds of attachments refused with a finding
 
     def read(self, root: etree._Element, path: str) -> DocumentPackage:
         r = _children(root)
@@ -527,15 +683,7 @@ class _DocumentReader(_Reader):
         trace_path = f"{hdr_path}/TraceHeaderList"
         trace_list = _first(h, "TraceHeaderList")
         t = _children(trace_list)
-        for i, el in enumerate(t.get("TraceHeader", ()), 1):
-            k = _children(el)
-            here = f"{trace_path}/TraceHeader[{i}]"
-            pkg.trace.append(
-                TraceHeader(
-                    organ_id=self.required(k, "OrganId", here),
-                    timestamp=self.timestamp(k, "Timestamp", here),
-                )
-            )
+        pkg.trace = self.trace_list(trace_list, trace_path)
         # Bussiness belongs in TraceHeaderList; some senders put it one level up.
         business = _first(t, "Business")
         business_path = f"{trace_path}/Bussiness"
@@ -554,18 +702,34 @@ class _DocumentReader(_Reader):
         for i, el in enumerate(_children(manifest).get("Reference", ()), 1):
             pkg.references.append(self.reference(el, f"{manifest_path}/Reference[{i}]"))
 
-        # AttachmentEncoded sits outside the envelope; tolerate it inside too.
+        # AttachmentEncoded sits outside the envelope; tolerate it inside too, and read the
+        # non-standard edXMLAttachments container some gateways write (never drop a file).
         att_path = f"{path}/AttachmentEncoded"
-        holders = r.get("AttachmentEncoded") or e.get("AttachmentEncoded") or ()
+        holders: list[tuple[etree._Element, str]] = []
+        for kids, where_path in ((r, path), (e, env_path)):
+            for name in ("AttachmentEncoded", "edXMLAttachments"):
+                for holder in kids.get(name, ()):
+                    holders.append((holder, f"{where_path}/{name}"))
+                    if name == "edXMLAttachments":
+                        self.warning(
+                            NONSTANDARD_ATTACHMENTS,
+                            f"{where_path}/{name}",
+                            "attachments in <edXMLAttachments> (not QCVN 102:2016): read; "
+                            "send them in <AttachmentEncoded> after the envelope",
+                        )
+        if holders:
+            att_path = holders[0][1]
         index = 0
         positions: list[int] = []  # each kept attachment's place among those sent
-        for holder in holders:
+        for holder, _holder_path in holders:
             for el in _children(holder).get("Attachment", ()):
                 index += 1
-                att = self.attachment(el, f"{att_path}/Attachment[{index}]")
+                att = self.attachment(el, f"{att_path}/Attachment[{index}]", index)
                 if att is not None:
                     pkg.attachments.append(att)
                     positions.append(index)
+                else:  # refused already: the manifest need not say it is missing too
+                    self.unreadable.add(_strip_cid(_text(_children(el), "ContentId")))
         self.check_manifest(pkg, positions, manifest_path, att_path)
         return pkg
 
@@ -586,19 +750,18 @@ class _DocumentReader(_Reader):
         c = _children(code_el)
         code_path = f"{path}/Code"
         if code_el is None:
-            self.error(MISSING_ELEMENT, code_path, "<Code> (number and notation) is required")
+            self.incomplete(code_path, "Code", "the number and notation")
             code = Code()
         else:
-            code = Code(
-                number=self.required(c, "CodeNumber", code_path),
-                notation=self.required(c, "CodeNotation", code_path),
-            )
+            code = Code(number=_text(c, "CodeNumber"), notation=_text(c, "CodeNotation"))
+            if not code.number:
+                self.incomplete(f"{code_path}/CodeNumber", "CodeNumber", "the number")
 
         prom_path = f"{path}/PromulgationInfo"
         p = _children(_first(m, "PromulgationInfo"))
         promulgation = PromulgationInfo(
             place=_text(p, "Place"),
-            date=self.date(p, "PromulgationDate", prom_path, required=True),
+            date=self.date(p, "PromulgationDate", prom_path),
         )
         d = _children(_first(m, "DocumentType"))
         s = _children(_first(m, "SignerInfo"))
@@ -613,7 +776,7 @@ class _DocumentReader(_Reader):
                 type_detail=_text(d, "TypeDetail"),
                 type_name=_text(d, "TypeName"),
             ),
-            subject=self.required(m, "Subject", path),
+            subject=_text(m, "Subject"),
             content=_text(m, "Content"),
             signer=SignerInfo(
                 competence=_text(s, "Competence"),
@@ -623,6 +786,10 @@ class _DocumentReader(_Reader):
             due_date=self.date(m, "DueDate", path),
             steering_type=_text(m, "SteeringType"),
         )
+        if not pkg.promulgation.date and not _text(p, "PromulgationDate"):
+            self.incomplete(f"{prom_path}/PromulgationDate", "PromulgationDate", "the date")
+        if not pkg.subject:
+            self.incomplete(f"{path}/Subject", "Subject", "the subject")
         other_el = _first(m, "OtherInfo")
         if other_el is not None:
             pkg.other = self.other_info(_children(other_el), f"{path}/OtherInfo")
@@ -719,7 +886,7 @@ class _DocumentReader(_Reader):
         if not content_id:
             # Some senders point with an (xlink:)href="cid:..." attribute instead.
             for name, value in el.attrib.items():
-                if name == "href" or name.endswith("}href"):
+                if name == "href" or name.endswith(("}href", ":href")):
                     content_id = _clean(value)
                     break
         if not content_id:
@@ -731,23 +898,52 @@ class _DocumentReader(_Reader):
             attachment_name=_text(k, "AttachmentName"),
         )
 
-    def attachment(self, el: etree._Element, path: str) -> Attachment | None:
+    def attachment(self, el: etree._Element, path: str, index: int) -> Attachment | None:
         k = _children(el)
-        content_id = _strip_cid(self.required(k, "ContentId", path))
         name = _text(k, "AttachmentName")
+        content_id = _strip_cid(_text(k, "ContentId"))
+        # edXMLAttachments (non-standard) writes AttachmentType/AttachmentData/AttachmentSize.
+        nonstandard = "AttachmentData" in k and "ContentTransferEncoded" not in k
+        if not content_id:
+            if nonstandard:
+                content_id = f"attachment-{index}"
+                self.warning(
+                    NO_CONTENT_ID, f"{path}/ContentId", f"no ContentId: named {content_id!r}"
+                )
+            else:
+                self.error(MISSING_ELEMENT, f"{path}/ContentId", "<ContentId> is required")
         content_type = _text(k, "ContentType")
-        encoded_el = _first(k, "ContentTransferEncoded")
+        if nonstandard and not content_type:
+            content_type = _guess_type(name, b"")  # AttachmentType says "TXT", "PDF"...
+        field_name = "AttachmentData" if nonstandard else "ContentTransferEncoded"
+        encoded_el = _first(k, field_name)
         encoded = encoded_el.text if encoded_el is not None else None
-        enc_path = f"{path}/ContentTransferEncoded"
+        enc_path = f"{path}/{field_name}"
         if not encoded or not encoded.strip():
-            self.error(MISSING_ELEMENT, enc_path, "<ContentTransferEncoded> is empty or missing")
+            self.error(MISSING_ELEMENT, enc_path, f"<{field_name}> is empty or missing")
             return None
         data = _b64decode(encoded)
         if data is None:
             self.error(BAD_BASE64, enc_path, f"attachment {name or content_id!r} is not base64")
             return None
+        declared = _text(k, "AttachmentSize")
+        if declared.isascii() and declared.isdigit() and int(declared) != len(data):
+            self.error(
+                ATTACHMENT_SIZE,
+                enc_path,
+                f"attachment {name or content_id!r} declares {declared} bytes "
+                f"and holds {len(data)}: truncated or damaged",
+            )
+            return None
         was_zipped = False
-        if _should_unzip(data, name, content_type):
+        entries: list[ZipEntry] = []
+        if _zipped_the_sdk_way(name, content_type):
+            # The SDK's way (PROTOCOL §10): keep the zip as sent, and read every file in it.
+            found = self.zip_entries(data, name, enc_path)
+            if found is None:
+                return None
+            entries = found
+        elif _should_unzip(data, name, content_type):
             unzipped = self.unzip(data, name, enc_path)
             if unzipped is None:
                 return None
@@ -760,7 +956,50 @@ class _DocumentReader(_Reader):
             sha256=hashlib.sha256(data).hexdigest(),
             description=_text(k, "Description"),
             was_zipped=was_zipped,
+            entries=entries,
         )
+
+    def zip_entries(self, data: bytes, name: str, path: str) -> list[ZipEntry] | None:
+        """Every file of a zip attachment, within the unzip budget; None (with EDXML_BAD_ZIP)
+        when the zip cannot be read whole: the recipient's SDK would fail on it too."""
+        out: list[ZipEntry] = []
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                members = [info for info in archive.infolist() if not info.is_dir()]
+                if not members:
+                    self.error(BAD_ZIP, path, f"zipped attachment {name!r} holds no file")
+                    return None
+                for info in members:
+                    budget = self.unzip_budget
+                    if info.file_size > budget:
+                        self.error(BAD_ZIP, path, _zip_too_big(name, self.max_bytes))
+                        return None
+                    with archive.open(info) as member:
+                        content = member.read(budget + 1)
+                    if len(content) > budget:
+                        self.error(BAD_ZIP, path, _zip_too_big(name, self.max_bytes))
+                        return None
+                    self.unzip_budget -= len(content)
+                    entry_name = info.filename.replace("\\", "/").rsplit("/", 1)[-1]
+                    out.append(
+                        ZipEntry(
+                            name=entry_name,
+                            content_type=_guess_type(entry_name, content),
+                            data=content,
+                            sha256=hashlib.sha256(content).hexdigest(),
+                        )
+                    )
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError) as exc:
+            self.error(
+                BAD_ZIP,
+                path,
+                f"attachment {name!r} is labelled application/zip and cannot be unzipped: {exc}",
+            )
+            return None
+        except (RuntimeError, NotImplementedError, ValueError) as exc:  # encrypted, odd method
+            self.error(BAD_ZIP, path, f"zipped attachment {name!r} cannot be unzipped: {exc}")
+            return None
+        return out
 
     def unzip(self, data: bytes, name: str, path: str) -> bytes | None:
         try:
@@ -819,7 +1058,7 @@ class _DocumentReader(_Reader):
                     f"two manifest references share the ContentId {ref.content_id!r}",
                 )
             referenced.add(ref.content_id)
-            if ref.content_id not in seen:
+            if ref.content_id not in seen and ref.content_id not in self.unreadable:
                 self.error(
                     ATTACHMENT_MISMATCH,
                     f"{manifest_path}/Reference[{i}]",
@@ -827,17 +1066,19 @@ class _DocumentReader(_Reader):
                 )
         for i, att in zip(positions, pkg.attachments, strict=True):
             if att.content_id and att.content_id not in referenced:
-                self.error(
-                    ATTACHMENT_MISMATCH,
+                # The file is here and read: an incomplete manifest loses nothing.
+                self.warning(
+                    NOT_IN_MANIFEST,
                     f"{att_path}/Attachment[{i}]",
                     f"attachment {att.name or att.content_id!r} is not listed in the manifest",
                 )
 
 
 def _strip_cid(value: str) -> str:
-    if value[:4].lower() == "cid:":
-        value = value[4:]
-    return value.strip().strip("<>")
+    value = value.strip().strip("<>")
+    while value[:4].lower() == "cid:":  # the reference library writes "cid:cid:<uuid>"
+        value = value[4:].strip().strip("<>")
+    return value
 
 
 def _b64decode(text: str) -> bytes | None:
@@ -874,6 +1115,34 @@ def _b64strict(raw: bytes) -> bytes | None:
         return None
 
 
+def _zipped_the_sdk_way(name: str, content_type: str) -> bool:
+    """ContentType application/zip while the name is not *.zip: how the national SDK sends
+    files other than PDF and DOC (PROTOCOL §10); its reader unzips them."""
+    media = content_type.lower().partition(";")[0].strip()
+    return media in _ZIP_TYPES and bool(name) and not name.lower().endswith(".zip")
+
+
+_MAGIC_TYPES = (
+    (b"%PDF-", "application/pdf"),
+    (b"PK\x03\x04", "application/zip"),
+    (b"\xd0\xcf\x11\xe0", "application/msword"),
+    (b"<?xml", "application/xml"),
+)
+
+
+def _guess_type(name: str, data: bytes) -> str:
+    """A file's media type from its name, else its first bytes."""
+    guessed, _ = mimetypes.guess_type(name, strict=False) if name else (None, None)
+    if name.lower().endswith(".edxml"):
+        guessed = "application/xml"
+    if guessed:
+        return guessed
+    for magic, media in _MAGIC_TYPES:
+        if data.startswith(magic):
+            return media
+    return "application/octet-stream" if data else ""
+
+
 def _should_unzip(data: bytes, name: str, content_type: str) -> bool:
     # Real senders zip the PDF before encoding it while still calling it application/pdf
     # (or naming it *.zip). A real zip attachment (content type says zip) is kept as is, and
@@ -905,7 +1174,9 @@ def _zip_too_big(name: str, limit: int) -> str:
 # --- status packages -------------------------------------------------------------------------
 
 
-def _read_status(root: etree._Element, path: str, findings: list[Finding]) -> StatusPackage:
+def _read_status(
+    root: etree._Element, path: str, findings: list[Finding], shape: str
+) -> StatusPackage:
     reader = _Reader(findings)
     s = _children(root)
     rf_el = _first(s, "ResponseFor")
@@ -941,6 +1212,7 @@ def _read_status(root: etree._Element, path: str, findings: list[Finding]) -> St
         description=_text(s, "Description"),
         timestamp=reader.timestamp(s, "Timestamp", path),
         staff=reader.staff(_first(s, "StaffInfo")),
+        shape=shape,
     )
 
 
@@ -1088,7 +1360,7 @@ def build_document(pkg: DocumentPackage) -> bytes:
     w.open("TraceHeaderList")
     for trace in pkg.trace:
         w.open("TraceHeader")
-        w.leaf("OrganId", trace.organ_id, always=True)
+        w.leaf("OrganId", trace.organ_id)
         w.leaf("Timestamp", _format_timestamp(trace.timestamp))
         w.close("TraceHeader")
     _write_business(w, pkg.business)
@@ -1173,15 +1445,32 @@ def _zip_one(name: str, data: bytes) -> bytes:
 
 
 def build_status(pkg: StatusPackage) -> bytes:
-    """Write a status package canonically: a bare `<edXML:Status>` root (no SOAP wrapper)."""
+    """Write a status package in the national SDK's shape, which its reference library reads:
+    `edXML/edXMLEnvelope/edXMLHeader/MessageHeader` holding From, ResponseFor, StaffInfo,
+    StatusCode, Description and Timestamp (in that order), no To, no attachment; the trace
+    entries, when there are any, in a TraceHeaderList after it."""
     w = _Writer()
     w.parts.append(_XML_DECL)
-    w.open("Status", _NS_DECL)
-    w.response_for(pkg.response_for)
+    w.open("edXML", _NS_DECL)
+    w.open("edXMLEnvelope")
+    w.open("edXMLHeader")
+    w.open("MessageHeader")
     w.organization("From", pkg.sender)
+    w.response_for(pkg.response_for)
+    w.staff(pkg.staff)
     w.leaf("StatusCode", pkg.status_code, always=True)
     w.leaf("Description", pkg.description)
     w.leaf("Timestamp", _format_timestamp(pkg.timestamp))
-    w.staff(pkg.staff)
-    w.close("Status")
+    w.close("MessageHeader")
+    if pkg.trace:
+        w.open("TraceHeaderList")
+        for trace in pkg.trace:
+            w.open("TraceHeader")
+            w.leaf("OrganId", trace.organ_id)
+            w.leaf("Timestamp", _format_timestamp(trace.timestamp))
+            w.close("TraceHeader")
+        w.close("TraceHeaderList")
+    w.close("edXMLHeader")
+    w.close("edXMLEnvelope")
+    w.close("edXML")
     return w.bytes()

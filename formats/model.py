@@ -94,7 +94,7 @@ class ResponseFor:
 
 @dataclass
 class TraceHeader:
-    organ_id: str
+    organ_id: str = ""  # real trace entries may lack it (EDXML_TRACE_INCOMPLETE, a warning)
     timestamp: datetime | None = None  # naive, as written (Vietnam local time by convention)
 
 
@@ -140,6 +140,17 @@ class Reference:
 
 
 @dataclass
+class ZipEntry:
+    """One file inside an attachment sent zipped the SDK's way (ContentType application/zip,
+    a name that is not *.zip): recorded with its real name, type and digest."""
+
+    name: str
+    content_type: str
+    data: bytes
+    sha256: str
+
+
+@dataclass
 class Attachment:
     content_id: str
     name: str
@@ -147,7 +158,13 @@ class Attachment:
     data: bytes  # decoded once (base64, then unzipped when the sender zipped it)
     sha256: str  # hex digest of data
     description: str = ""
-    was_zipped: bool = False
+    was_zipped: bool = False  # the sender zipped one file: `data` is that file, unzipped
+    # Zipped the SDK's way: `data` stays the zip as sent, `entries` are the files inside it.
+    entries: list[ZipEntry] = field(default_factory=list)
+
+    @property
+    def is_zip_as_sent(self) -> bool:
+        return bool(self.entries)
 
     @property
     def is_pdf(self) -> bool:
@@ -187,6 +204,10 @@ class StatusPackage:
     description: str = ""
     timestamp: datetime | None = None
     staff: StaffInfo | None = None
+    trace: list[TraceHeader] = field(default_factory=list)
+    # How it was sent: "edxml" (the national SDK's MessageHeader shape, what the hub writes),
+    # "status" (a bare <Status> root) or "soap" (a Status inside a SOAP envelope).
+    shape: str = field(default="edxml", compare=False)
 
     kind = "status"
 

@@ -377,10 +377,24 @@ def _fail(exc: HubError) -> dict:
     return vxp.envelope(vxp.FAIL, exc.code, desc)
 
 
+def _no_nulls(obj: dict) -> dict:
+    """The SDK's list parsers read item fields with getAsString: a JSON null there loses the
+    whole list. An absent value is sent as ""."""
+    data = obj.get("data")
+    if isinstance(data, list):
+        obj["data"] = [
+            {k: ("" if v is None else v) for k, v in item.items()}
+            if isinstance(item, dict)
+            else item
+            for item in data
+        ]
+    return obj
+
+
 def _answer(obj: dict) -> Response:
     # Always 200: the SDK parses the envelope whatever the status, except sendEdoc, which reads
     # other statuses in the JVM's charset and gives up on an empty body (PROTOCOL §4, §5.1).
-    return Response(vxp.dumps(obj), media_type="application/json")
+    return Response(vxp.dumps(_no_nulls(obj)), media_type="application/json")
 
 
 async def _body(request: Request, limit: int) -> bytes:

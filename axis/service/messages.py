@@ -169,7 +169,7 @@ def _submit(
 
 def _from_path(pkg: DocumentPackage | StatusPackage) -> str:
     if isinstance(pkg, StatusPackage):
-        return "/Status/From/OrganId"
+        return f"{statuses.status_path(pkg)}/From/OrganId"
     return "/edXML/edXMLEnvelope/edXMLHeader/MessageHeader/From/OrganId"
 
 
@@ -211,7 +211,10 @@ def _referenced_document(session: Session, sender: str, pkg: DocumentPackage) ->
     business = pkg.business
     if business.doc_type == BusinessDocType.NEW:
         return None
-    ref_id = nfc(business.document_id) or pkg.document_id
+    # A replacement names what it replaces in ReplacementInfoList (the national SDK's sample
+    # has no Bussiness/DocumentId); an update or revoke there, or else its own DocumentId.
+    replaced = next((r.document_id for r in business.replacements if r.document_id), "")
+    ref_id = nfc(business.document_id) or nfc(replaced) or pkg.document_id
     path = "/edXML/edXMLEnvelope/edXMLHeader/TraceHeaderList/Bussiness/DocumentId"
     ref = _document(session, ref_id)
     if ref is None:

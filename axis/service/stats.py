@@ -403,6 +403,9 @@ def hub_stats(hub: Hub, principal: Principal, rng: StatsRange, *, limit: int = 1
         {"code": c, "name": names.get(c, ""), **_short(per_agency[c])} for c in codes[:limit]
     ]
     result["agencies_total"] = len(codes)
+    result["systems"] = [
+        {"system": sid, **figures} for sid, figures in sorted(per_system(hub, per_agency).items())
+    ]
     result["truncated"] = len(codes) > limit
     if hub.settings.upstream_enabled:  # federation: the figures of the upstream hub's queue
         from axis.service import federation
@@ -602,3 +605,16 @@ def iter_documents(
 
 def label_now() -> str:
     return label_of(datetime.now(VIETNAM).replace(tzinfo=None), "m")
+
+
+def per_system(hub: Hub, per_agency: dict[str, dict]) -> dict[str, dict[str, int]]:
+    """Connected systems' figures (VXP): the integer totals of the agencies each hosts."""
+    from axis.service.systems import hosted_by
+
+    out: dict[str, dict[str, int]] = {}
+    for code, system_id in hosted_by(hub.db).items():
+        figures = out.setdefault(system_id, {})
+        for key, value in per_agency.get(code, {}).items():
+            if isinstance(value, int) and not isinstance(value, bool):
+                figures[key] = figures.get(key, 0) + value
+    return out

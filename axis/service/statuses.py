@@ -35,6 +35,16 @@ from formats.findings import Finding
 from formats.model import STATUS_CODES, Organization, ResponseFor, StaffInfo, StatusPackage
 
 RECALL_REQUESTED = "13"
+# Where a status package's fields are, in the shape the hub writes (the national SDK's).
+STATUS_PATH = "/edXML/edXMLEnvelope/edXMLHeader/MessageHeader"
+_SHAPE_PATHS = {"edxml": STATUS_PATH, "status": "/Status", "soap": "/Envelope/*/Status"}
+
+
+def status_path(pkg: StatusPackage) -> str:
+    """The path of a received status package's MessageHeader (or Status element)."""
+    return _SHAPE_PATHS.get(pkg.shape, STATUS_PATH)
+
+
 _D = Delivery.__table__.c
 _M = Message.__table__.c
 # The caller's deliveries of the messages acknowledged, with what acknowledging reads of each
@@ -90,7 +100,9 @@ def _check_code(code: str, path: str) -> None:
         )
 
 
-def _targets(session: Session, doc: Document, agency: str, code: str) -> list[str]:
+def _targets(
+    session: Session, doc: Document, agency: str, code: str, path: str = STATUS_PATH
+) -> list[str]:
     """Who a status from `agency` goes to: the sender, or (for a recall) every recipient."""
     recipients = session.scalars(
         select(Delivery.recipient_code)
@@ -107,7 +119,7 @@ def _targets(session: Session, doc: Document, agency: str, code: str) -> list[st
         findings=[
             Finding.error(
                 "STATUS_NOT_RECIPIENT",
-                "/Status/From/OrganId",
+                f"{path}/From/OrganId",
                 "only a recipient may send a status about a document "
                 "(and only its sender a recall request, 13)",
             )
@@ -143,13 +155,14 @@ def _new_status(
     agency_name: str | None = None,
     findings: list[dict] | None = None,
     resend_key: str | None = None,
+    path: str = STATUS_PATH,
 ) -> _NewStatus:
     """The status package (built here when the client sent JSON) and its rows. Callers that
     already hold the document's message, targets or agency name pass them in; `resend_key` is
     the SHA-256 of what an agency sent, so that a resend finds this receipt."""
     now = utcnow()
     if targets is None:
-        targets = _targets(session, doc, agency, code)
+        targets = _targets(session, doc, agency, code, path)
     if about is None:
         about = session.get(Message, about_message_id or doc.latest_message_id)
     if raw is None:
@@ -248,9 +261,15 @@ def submit_status_package(
     sha256: str,
     warnings: list[Finding],
 ) -> Receipt:
+    """A status package sent by an agency: routed to the sender of the document it answers
+    (ResponseFor/DocumentId; for a recall, 13, from that sender to its recipients). Relayed as
+    sent when it is in the national SDK's shape; otherwise rewritten in that shape, which is
+    what the recipients' systems read (the sent bytes stay the resend key)."""
     agency = _require_agency(principal)
-    _check_code(pkg.status_code, "/Status/StatusCode")
+    path = status_path(pkg)
+    _check_code(pkg.status_code, f"{path}/StatusCode")
     doc_id = nfc(pkg.response_for.document_id)
+    relayed = raw if pkg.shape == "edxml" else edxml.build_status(pkg)
     with hub.db.write() as session:
         doc = session.get(Document, doc_id)
         if doc is None:
@@ -259,7 +278,7 @@ def submit_status_package(
                 findings=[
                     Finding.error(
                         "STATUS_DOCUMENT_UNKNOWN",
-                        "/Status/ResponseFor/DocumentId",
+                        f"{path}/ResponseFor/DocumentId",
                         f"no document {doc_id!r}",
                     )
                 ],
@@ -279,9 +298,10 @@ def submit_status_package(
             code=pkg.status_code,
             description=pkg.description,
             staff=pkg.staff,
-            raw=raw,
+            raw=relayed,
             findings=[f.to_dict() for f in warnings],
             resend_key=sha256,  # the agency's own bytes: a resend finds this receipt
+            path=path,
         )
         _route_statuses(hub, session, [new])
     return Receipt.of(new.message)
