@@ -6,7 +6,7 @@ from archive import open_store
 from axis.adapters import migrations
 from axis.adapters.database import Database
 from axis.config import Settings
-from axis.service import metrics, push, sealing
+from axis.service import federation, metrics, push, sealing
 from axis.service.checks import PackageCheck
 from axis.service.context import Hub
 
@@ -33,6 +33,7 @@ def build_hub(settings: Settings | None = None, *, create_schema: bool = True) -
     store = open_store(settings.resolved_store_url)
     hub = Hub(settings=settings, db=db, store=store, checks=default_checks(settings))
     push.subscribe(hub)  # push jobs are enqueued in the transaction that accepts a message
+    federation.subscribe(hub)  # so are forward jobs, for recipients behind the upstream hub
     metrics.install(hub)  # per-agency figures, recorded in the same transactions
     sealing.subscribe(hub)  # a completed document's status history is sealed in its record
     return hub

@@ -60,6 +60,20 @@ class Settings(BaseSettings):
     secret_key: str | None = None
     secret_key_file: Path | None = None
 
+    # Federation (issue 15): the hub above this one (the national axis, or an axis), spoken to
+    # with the national protocol as a connected system of it. Unset: no upstream.
+    upstream_url: str | None = None  # e.g. http://national.example:8080/vxp
+    upstream_system_id: str | None = None
+    upstream_secret: str | None = None
+    upstream_timeout_s: float = 30.0  # per read/write of one call (the SDK has none)
+    upstream_connect_timeout_s: float = 5.0
+    upstream_poll_s: float = 2.0  # how often workers ask the upstream what waits for us
+    upstream_sync_s: float = 3600.0  # how often workers refresh the upstream directory
+
+    @property
+    def upstream_enabled(self) -> bool:
+        return bool(self.upstream_url and self.upstream_system_id and self.upstream_secret)
+
     # Per-agency figures (issue 6): recorded in the same transaction as the messages.
     metrics_enabled: bool = True
     # Prometheus gets one series per agency only while the directory is at most this large.

@@ -88,6 +88,28 @@ class FiguresCollector(Collector):
         yield rejections
         yield statuses
         yield from self._latency(hub)
+        if hub.settings.upstream_enabled:
+            yield from self._upstream(hub)
+
+    def _upstream(self, hub) -> Iterator:  # noqa: ANN001
+        from axis.service import federation
+
+        fig = federation.figures(hub)
+        label = [fig["upstream"] or ""]
+        for name, key, help_text, kind in (
+            ("forwarded", "forwarded", "Packages the upstream hub accepted", "c"),
+            ("forward_failures", "failures", "Failed attempts to forward upstream", "c"),
+            ("pulled", "pulled", "Packages taken from the upstream hub", "c"),
+            ("pull_refused", "pull_refused", "Packages from the upstream hub refused", "c"),
+            ("pending", "pending", "Packages waiting to be forwarded upstream", "g"),
+            ("dead_letters", "dead", "Forwards given up on", "g"),
+            ("oldest_pending_seconds", "oldest_pending_s", "Age of the oldest waiting", "g"),
+            ("directory_agencies", "directory_agencies", "Agencies of the upstream directory", "g"),
+        ):
+            family_type = CounterMetricFamily if kind == "c" else GaugeMetricFamily
+            family = family_type(f"axis_upstream_{name}", help_text, labels=["upstream"])
+            family.add_metric(label, fig[key])
+            yield family
 
     def _per_system(self, hub, totals: dict) -> Iterator:  # noqa: ANN001
         """A connected system's figures: the sums over the agencies it hosts (VXP)."""

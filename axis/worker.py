@@ -1,4 +1,7 @@
 """`axis worker`: a process that delivers push jobs, any number of them against one database.
+With an upstream hub configured (AXIS_UPSTREAM_*), the same loop forwards packages upstream
+(forward jobs, claimed like push jobs), pulls what waits upstream for this hub's agencies every
+AXIS_UPSTREAM_POLL_S, and refreshes the upstream directory every AXIS_UPSTREAM_SYNC_S.
 
 Workers coordinate only through the database (leases, SKIP LOCKED), so they can run on several
 machines. A worker survives the database going away (a restart, a failover): every database
@@ -25,7 +28,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from archive.store import StoreError
 from axis import __version__
 from axis.domain import utcnow
-from axis.service import push, sealing
+from axis.service import federation, push, sealing
 from axis.service.context import Hub
 
 log = logging.getLogger("axis.worker")
@@ -45,6 +48,11 @@ class Worker:
         self.failed = 0
         self._beat = float("-inf")
         self._sealed = float("-inf")
+        self._pulled = float("-inf")
+        self._synced = float("-inf")
+        self._upstream_busy = threading.Lock()
+        self.forwarded = 0
+        self.upstream = federation.client_for(hub.settings)
         timeout = httpx.Timeout(self.settings.timeout_s, connect=self.settings.connect_timeout_s)
         limits = httpx.Limits(
             max_connections=self.settings.concurrency * 2,
@@ -68,8 +76,12 @@ class Worker:
                 self._heartbeat()
                 self._seal_due()
                 in_flight = {f for f in in_flight if not f.done()}
+                if self.upstream is not None:
+                    in_flight |= self._upstream_turn(
+                        pool, force=until_idle and self._pulled == float("-inf")
+                    )
                 asked = min(slots - len(in_flight), self.settings.batch)
-                jobs = []
+                jobs: list = []
                 if asked > 0:
                     jobs = self._retrying(
                         lambda n=asked: push.claim(self.hub, self.name, n, self.settings)
@@ -78,6 +90,16 @@ class Worker:
                         break
                 for job in jobs:
                     in_flight.add(pool.submit(self._deliver_one, job))
+                asked = min(slots - len(in_flight), self.settings.batch)
+                if self.upstream is not None and asked > 0:
+                    forwards = self._retrying(
+                        lambda n=asked: federation.claim(self.hub, self.name, n, self.settings)
+                    )
+                    if forwards is None:
+                        break
+                    for fwd in forwards:
+                        in_flight.add(pool.submit(self._forward_one, fwd))
+                    jobs = [*jobs, *forwards]
                 if not jobs and until_idle and not in_flight:
                     break
                 if not in_flight:
@@ -86,6 +108,57 @@ class Worker:
                     # Full, or nothing more is due for now: wait for a POST to finish.
                     _wait_any(in_flight, self.settings.poll_s)
         self.http.close()
+        if self.upstream is not None:
+            self.upstream.close()
+
+    # -- the upstream hub -----------------------------------------------------------------
+
+    def _upstream_turn(self, pool: ThreadPoolExecutor, force: bool = False) -> set[Future]:
+        """Start a pull (and a directory sync when due) unless one is running."""
+        now = time.monotonic()
+        s = self.hub.settings
+        if not force and now - self._pulled < s.upstream_poll_s:
+            return set()
+        if not self._upstream_busy.acquire(blocking=False):
+            return set()
+        self._pulled = now
+        sync = now - self._synced >= s.upstream_sync_s
+        if sync:
+            self._synced = now
+        return {pool.submit(self._upstream_work, sync)}
+
+    def _upstream_work(self, sync: bool) -> None:
+        try:
+            if sync:
+                try:
+                    result = federation.sync_directory(self.hub, self.upstream)
+                    log.info("upstream directory: %s", result)
+                except Exception as exc:  # noqa: BLE001 - the cache stays; again in 30 s
+                    self._synced = time.monotonic() - self.hub.settings.upstream_sync_s + 30
+                    log.warning("upstream directory sync failed: %s", _short(exc))
+            result = federation.pull(self.hub, self.upstream)
+            for error in result.errors:
+                log.warning("upstream pull: %s", error)
+            for refused in result.refused:
+                log.warning("upstream package refused: %s", refused)
+        except TRANSIENT as exc:
+            log.warning("upstream pull: database unavailable (%s)", _short(exc))
+        except Exception:  # noqa: BLE001 - never kill the loop; the next pull tries again
+            log.exception("upstream pull failed")
+        finally:
+            self._upstream_busy.release()
+
+    def _forward_one(self, job: federation.Forward) -> None:
+        try:
+            state = self._retrying(
+                lambda: federation.forward_one(self.hub, self.upstream, job, self.settings)
+            )
+            if state == "done":
+                self.forwarded += 1
+            else:
+                self.failed += 1
+        except Exception:  # noqa: BLE001 - a worker thread must never die silently
+            log.exception("forwarding %s upstream failed", job.message_id)
 
     def _seal_due(self) -> None:
         """Seal the status histories of records past AXIS_ARCHIVE_SEAL_AFTER_DAYS, hourly."""

@@ -194,3 +194,27 @@ def envelope(
 def dumps(obj: object) -> bytes:
     """ASCII JSON (non-ASCII as \\uXXXX): the SDK reads sendEdoc's answers as US-ASCII."""
     return json.dumps(obj, ensure_ascii=True, separators=(",", ":")).encode("ascii")
+
+
+def gson_text(pairs: Iterable[tuple[str, str]]) -> str:
+    """A compact JSON object of string pairs, in the given order, written as the SDK's Gson
+    writes it (PROTOCOL §2.2): no spaces, `"` and `\\` and control characters escaped,
+    U+2028/U+2029 escaped, everything else (`<`, `>`, `&`, `=`, non-ASCII) left as it is."""
+    text = json.dumps(dict(pairs), ensure_ascii=False, separators=(",", ":"))
+    return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+
+def sign_pairs(pairs: Iterable[tuple[str, str]], secret: str) -> list[tuple[str, str]]:
+    """The headers the SDK sends for its header map, given in its iteration order (`systemid`,
+    `timestamp`, `Content-Type` and the call's keys, without the prefix): one `XroadVnpt-<k>`
+    each, the key list, the sign-header text and its HMAC, then User-Agent and version."""
+    pairs = list(pairs)
+    signed = [(PREFIX + k, v) for k, v in pairs]
+    text = gson_text(signed)
+    headers = list(signed)
+    headers.append((SIGN_HEADER_KEY, ";".join(k for k, _ in pairs)))
+    headers.append((SIGN_HEADER, text))
+    headers.append((HASH_HEADER, hmac_hex(secret, text.encode("utf-8"))))
+    headers.append(("User-Agent", USER_AGENT))
+    headers.append((PREFIX + "version", VERSION))
+    return headers

@@ -69,3 +69,10 @@ def retry_dead_letters(body: RetryIn, hub: HubDep) -> dict:
 @router.get("/push", summary="The push queue: jobs per state, oldest due job's lateness")
 def get_push_stats(hub: HubDep) -> dict:
     return push.queue_stats(hub.db)
+
+
+@router.get("/upstream", summary="The upstream hub: forwarded, pending, oldest pending, failures")
+def get_upstream_stats(hub: HubDep) -> dict:
+    from axis.service import federation
+
+    return {**federation.figures(hub), "dead_letters": federation.dead_letters(hub.db, limit=100)}

@@ -115,8 +115,28 @@ def send_edoc(call: Call) -> dict:
                 "the body does not match XroadVnpt-hash-file", code="VXP_HASH_FILE_MISMATCH"
             )
         package = body
-    receipt, _ = messages.submit(call.hub, package, principal)  # a resend: the same receipt
+    receipt, _ = messages.submit(  # a resend: the same receipt
+        call.hub, package, principal, only_recipients=_to(call.param("to"))
+    )
     return vxp.envelope(DocId=receipt.id)
+
+
+def _to(value: str | None) -> list[str] | None:
+    """sendEdoc's `to` (PROTOCOL §2.1: the JSON text of an array or of a string): when given,
+    only these of the package's recipients receive it (a hub forwarding the far part of a
+    package names them). Absent or empty: every recipient the package names."""
+    if not value:
+        return None
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        parsed = [c for c in re.split(r"[,;\s]+", value) if c]
+    if isinstance(parsed, str):
+        parsed = [parsed]
+    if not isinstance(parsed, list) or not all(isinstance(c, str) for c in parsed):
+        raise Rejected("'to' is not a list of agency codes", code="VXP_TO_INVALID")
+    codes = [nfc(c).upper() for c in parsed if c.strip()]
+    return codes or None
 
 
 def received_list(call: Call) -> dict:

@@ -70,13 +70,29 @@ def _resent(session: Session, sender: str, sha256: str) -> Row | None:
     return session.connection().execute(_RESENT, {"sender": sender, "sha256": sha256}).first()
 
 
-def submit(hub: Hub, raw: bytes, principal: Principal) -> tuple[Receipt, bool]:
+def submit(
+    hub: Hub,
+    raw: bytes,
+    principal: Principal,
+    *,
+    via_upstream: bool = False,
+    only_recipients: list[str] | None = None,
+) -> tuple[Receipt, bool]:
     """Accept or refuse one package. Returns the receipt and whether it is new (202) or a
-    resend of a package already accepted (200, nothing delivered twice)."""
+    resend of a package already accepted (200, nothing delivered twice).
+
+    `only_recipients`: of the package's To, only these receive it (VXP sendEdoc's `to`).
+    `via_upstream`: a package pulled from the upstream hub (axis.service.federation), sent by
+    the agency its From names, which must not be a local one; it goes only to local agencies
+    (those the upstream delivered it for), never back up."""
     try:
-        return _submit(hub, raw, principal)
+        return _submit(hub, raw, principal, via_upstream, only_recipients)
     except HubError as exc:
-        if exc.status < 500 and hub.events.wants(MessageRejected):
+        if (
+            exc.status < 500
+            and exc.code != "STATUS_DUPLICATE_ARRIVAL"
+            and hub.events.wants(MessageRejected)
+        ):
             with hub.db.write() as session:
                 hub.events.publish(
                     session,
@@ -91,8 +107,14 @@ def submit(hub: Hub, raw: bytes, principal: Principal) -> tuple[Receipt, bool]:
         raise
 
 
-def _submit(hub: Hub, raw: bytes, principal: Principal) -> tuple[Receipt, bool]:
-    if principal.role != "agency" or not principal.agency_code:
+def _submit(
+    hub: Hub,
+    raw: bytes,
+    principal: Principal,
+    via_upstream: bool = False,
+    only_recipients: list[str] | None = None,
+) -> tuple[Receipt, bool]:
+    if not via_upstream and (principal.role != "agency" or not principal.agency_code):
         raise Forbidden("only agency keys send packages", code="ROLE_NOT_AGENCY")
     result = edxml.parse(raw, max_bytes=hub.settings.max_body_bytes)
     if result.package is None:
@@ -101,6 +123,8 @@ def _submit(hub: Hub, raw: bytes, principal: Principal) -> tuple[Receipt, bool]:
         raise BadPackage("not a well-formed edXML package", findings=result.findings)
     pkg = result.package
     sender = nfc(pkg.sender.organ_id).upper()
+    if via_upstream:
+        principal = _far_sender(hub, sender, principal)
     if sender != principal.agency_code:
         raise Forbidden(
             f"From/OrganId {sender!r} is not the agency of this key ({principal.agency_code})",
@@ -115,11 +139,27 @@ def _submit(hub: Hub, raw: bytes, principal: Principal) -> tuple[Receipt, bool]:
         )
     sha256 = hashlib.sha256(raw).hexdigest()
     with hub.db.read() as session:  # one read transaction for everything looked up first
-        if (earlier := _resent(session, sender, sha256)) is not None:
+        earlier = _resent(session, sender, sha256)
+        if earlier is not None and not (via_upstream and isinstance(pkg, DocumentPackage)):
             return Receipt.of(earlier), False
         if has_errors(result.findings):
             raise Rejected("the package is incomplete or malformed", findings=result.findings)
-        route = _route(session, sender, pkg) if isinstance(pkg, DocumentPackage) else None
+        route = (
+            _route(
+                session,
+                sender,
+                pkg,
+                far_ok=hub.settings.upstream_enabled and not via_upstream,
+                only=only_recipients
+                if only_recipients is not None
+                else (_local(session, _recipient_codes(pkg)) if via_upstream else None),
+                resend=earlier is not None,
+            )
+            if isinstance(pkg, DocumentPackage)
+            else None
+        )
+    if earlier is not None:  # pulled again, perhaps for another of our agencies
+        return _add_recipients(hub, earlier, route[0] if route else []), False
     warnings = [f for f in result.findings if f.severity != "error"]
     if route is None:  # a status package
         receipt = statuses.submit_status_package(hub, principal, pkg, raw, sha256, warnings)
@@ -140,8 +180,13 @@ def _recipient_codes(pkg: DocumentPackage) -> list[str]:
     return list(seen)
 
 
-def _check_recipients(session: Session, codes: list[str]) -> list[Finding]:
+def _check_recipients(session: Session, codes: list[str], far_ok: bool = False) -> list[Finding]:
     found = {a.code: a for a in session.connection().execute(_AGENCIES, {"codes": codes})}
+    if far_ok and (unknown := [c for c in codes if c not in found]):
+        from axis.service.federation import far_codes
+
+        far = far_codes(session, unknown)  # behind the upstream hub: forwarded
+        codes = [c for c in codes if c not in far]
     findings = []
     for i, code in enumerate(codes, start=1):
         path = f"/edXML/edXMLEnvelope/edXMLHeader/MessageHeader/To[{i}]/OrganId"
@@ -226,13 +271,32 @@ def _agency_known(hub: Hub, known: set[str]):
     return lookup
 
 
-def _route(session: Session, sender: str, pkg: DocumentPackage) -> tuple[list[str], Row | None]:
+def _route(
+    session: Session,
+    sender: str,
+    pkg: DocumentPackage,
+    *,
+    far_ok: bool = False,
+    only: list[str] | None = None,
+    resend: bool = False,
+) -> tuple[list[str], Row | None]:
     """The recipients a document goes to and the document it revokes, updates or replaces;
-    refused when a recipient cannot receive it or its DocumentId is taken."""
+    refused when a recipient cannot receive it or its DocumentId is taken. `far_ok`: agencies
+    of the upstream directory may be named; `only`: the recipients are these (if named)."""
     recipients = _recipient_codes(pkg)
-    findings = _check_recipients(session, recipients)
+    if only is not None:
+        wanted = {nfc(c).upper() for c in only}
+        recipients = [c for c in recipients if c in wanted]
+        if not recipients:
+            raise Rejected(
+                "none of the recipients asked for ('to') is among the package's To",
+                code="RECIPIENT_NOT_NAMED",
+            )
+    findings = _check_recipients(session, recipients, far_ok)
     if findings:
         raise Rejected("the package names recipients the hub cannot deliver to", findings=findings)
+    if resend:
+        return recipients, None
     ref = _referenced_document(session, sender, pkg)
     same_id = _document(session, pkg.document_id)
     if same_id is not None and ref is None:
@@ -358,3 +422,50 @@ def _record_document(session: Session, msg: Message, ref: Row | None) -> None:
 
 def _edxml_date(d) -> str | None:  # noqa: ANN001
     return d.strftime("%Y/%m/%d") if d else None
+
+
+def _far_sender(hub: Hub, sender: str, principal: Principal) -> Principal:
+    """The principal of a package pulled from the upstream: its From, never a local agency (a
+    far hub cannot speak for the agencies of this one)."""
+    with hub.db.read() as session:
+        local = session.get(Agency, sender) is not None
+    if local or not sender:
+        raise Forbidden(
+            f"a package from the upstream hub names a local agency as its sender ({sender})",
+            code="UPSTREAM_SENDER_LOCAL",
+        )
+    return Principal(
+        key_id=principal.key_id, role="agency", agency_code=sender, system_id="<upstream>"
+    )
+
+
+def ensure_recipients(hub: Hub, message_id: str, recipients: list[str]) -> Receipt:
+    """Each of these agencies has its delivery of the message (added if missing, once)."""
+    return _add_recipients(hub, message_id, recipients)
+
+
+def _add_recipients(hub: Hub, earlier: Row | str, recipients: list[str]) -> Receipt:
+    """A package pulled again from the upstream for another of our agencies (the upstream lists
+    one item per recipient): the recipients it lacks get their delivery, once each."""
+    mid = earlier if isinstance(earlier, str) else earlier.id
+    with hub.db.write() as session:
+        have = set(
+            session.scalars(select(Delivery.recipient_code).where(Delivery.message_id == mid))
+        )
+        missing = [c for c in recipients if c not in have]
+        msg = session.get(Message, mid)
+        if missing:
+            now = utcnow()
+            deliveries = [
+                new_row(Delivery, message_id=msg.id, recipient_code=c, pending=True, created_at=now)
+                for c in missing
+            ]
+            insert_new(session, deliveries)
+            msg.recipients = [*msg.recipients, *missing]
+            hub.events.publish(session, MessageAccepted(msg, deliveries))
+        return Receipt.of(msg)
+
+
+def _local(session: Session, codes: list[str]) -> list[str]:
+    found = {a.code for a in session.connection().execute(_AGENCIES, {"codes": codes})}
+    return [c for c in codes if c in found]

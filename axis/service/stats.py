@@ -407,6 +407,10 @@ def hub_stats(hub: Hub, principal: Principal, rng: StatsRange, *, limit: int = 1
         {"system": sid, **figures} for sid, figures in sorted(per_system(hub, per_agency).items())
     ]
     result["truncated"] = len(codes) > limit
+    if hub.settings.upstream_enabled:  # federation: the figures of the upstream hub's queue
+        from axis.service import federation
+
+        result["upstreams"] = [federation.figures(hub)]
     return result
 
 

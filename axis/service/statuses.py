@@ -283,6 +283,14 @@ def submit_status_package(
                     )
                 ],
             )
+        if principal.system_id == "<upstream>" and pkg.status_code == "01":
+            from axis.service.federation import first_arrival
+
+            if not first_arrival(session, doc_id, agency):
+                raise Rejected(
+                    f"{agency} already reported 01 for {doc_id!r}",
+                    code="STATUS_DUPLICATE_ARRIVAL",
+                )
         new = _new_status(
             session,
             doc=doc,
