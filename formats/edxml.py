@@ -2,14 +2,19 @@
 
 Reading accepts what real senders write: the QCVN namespace as the `edXML` prefix, as the
 default namespace or missing altogether; elements in any order; `Bussiness` (sic) or
-`Business`; a `Signature` in the XML-DSig namespace or none; a status bare or inside a SOAP
-envelope (Header or Body, any SOAP version); dates `yyyy/MM/dd` or `yyyy-MM-dd` (and the
-day-first `dd/MM/yyyy`, with an EDXML_DATE_FORMAT warning); base64 with line breaks;
-attachments zipped before encoding. Every problem becomes a `Finding` with a
-stable code; `parse` never raises.
+`Business`; a `Signature` in the XML-DSig namespace or none; a status in the national SDK's
+shape (an `edXML` MessageHeader with StatusCode), bare (`<Status>`) or inside a SOAP envelope
+(Header or Body, any SOAP version); dates `yyyy/MM/dd` or `yyyy-MM-dd` (and the day-first
+`dd/MM/yyyy`, with an EDXML_DATE_FORMAT warning); base64 with line breaks; attachments zipped
+before encoding, in `AttachmentEncoded` or the non-standard `edXMLAttachments`. Only what
+routing, identity and the record need is an error; the rest is a warning
+(docs/edxml-leniency.md). Every problem becomes a `Finding` with a stable code; `parse` never
+raises.
 
-Writing is canonical: prefix `edXML` bound to the QCVN namespace, the element order of
-DOMAIN.md, dates `yyyy/MM/dd`, UTF-8 with an XML declaration, and each attachment's base64 on
+Writing is canonical and what the national SDK's reference library reads: prefix `edXML`
+bound to the QCVN namespace, the element order of DOMAIN.md (a status: From, ResponseFor,
+StaffInfo, StatusCode, Description, Timestamp in the MessageHeader), dates `yyyy/MM/dd`,
+UTF-8 with an XML declaration, and each attachment's base64 on
 ONE line (no wrapping): it is the smallest form, decodes without a whitespace pass, and every
 reader we know of accepts it. `build_*` never writes an XML signature (`has_xml_signature` is
 a fact about a received package, not something the hub can produce).

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from formats.edxml import build_document, build_status, parse
-from formats.model import DocumentPackage, StatusPackage
+from formats.model import DocumentPackage, StatusPackage, TraceHeader
 from tests.factories import make_attachment, make_document, make_status, minimal_pdf
 
 KIT = Path(os.environ.get("AXIS_VXP_SDK_DIR") or "/work/shared/interop/vxp")
@@ -76,6 +76,8 @@ def test_reference_library_reads_every_field_of_a_document_axis_writes(ref, tmp_
 @pytest.mark.parametrize("code", ["01", "03", "13"])
 def test_reference_library_reads_every_field_of_a_status_axis_writes(ref, tmp_path, code):
     pkg = make_status(code)
+    if code == "13":  # with a trace list, which the SDK writes after the MessageHeader
+        pkg.trace = [TraceHeader("000.00.00.G06", datetime(2024, 3, 5, 10, 15, 2))]
     path = tmp_path / "status.edxml"
     path.write_bytes(build_status(pkg))
     got = ref("parse", str(path))
@@ -91,6 +93,9 @@ def test_reference_library_reads_every_field_of_a_status_axis_writes(ref, tmp_pa
     }
     assert got["description"] == pkg.description
     assert got["timestamp"] == pkg.timestamp.strftime("%Y/%m/%d %H:%M:%S")
+    assert [(t["organId"], t["timestamp"]) for t in got["traceHeaders"]] == [
+        (t.organ_id, t.timestamp.strftime("%Y/%m/%d %H:%M:%S")) for t in pkg.trace
+    ]
     staff = got["staffInfo"]
     assert (staff["department"], staff["staff"], staff["email"], staff["mobile"]) == (
         pkg.staff.department,
