@@ -514,20 +514,14 @@ def _mark_acked(hub: Hub, doc_id: str) -> None:
 
 
 def first_arrival(session: Session, document_id: str, agency: str) -> bool:
-    """Whether a 01 from `agency` about this document would be its first (used while taking a
-    status from upstream); marks the far recipient's delivery acknowledged when it is."""
-    seen = session.scalar(
-        select(TimelineEvent.id).where(
-            TimelineEvent.document_id == document_id,
-            TimelineEvent.agency_code == agency,
-            TimelineEvent.event == "status",
-            TimelineEvent.status_code == ARRIVED,
-        )
-    )
-    if seen is not None:
-        return False
-    now = utcnow()
-    session.execute(
+    """Whether a 01 from `agency` about this document is its first (used while taking a status
+    from upstream); marks the far recipient's delivery acknowledged when it is.
+
+    The delivery's UPDATE … WHERE acked_at IS NULL decides between two 01s taken at once: on
+    PostgreSQL the second waits for the first's row lock and then matches nothing (reading the
+    timeline first let both through). Only where no delivery row exists does the timeline decide.
+    """
+    taken = session.execute(
         update(Delivery)
         .where(
             Delivery.recipient_code == agency,
@@ -536,9 +530,30 @@ def first_arrival(session: Session, document_id: str, agency: str) -> bool:
                 select(Message.id).where(Message.document_id == document_id, Message.kind == "edoc")
             ),
         )
-        .values(acked_at=now, pending=False)
+        .values(acked_at=utcnow(), pending=False)
+        .execution_options(synchronize_session=False)
     )
-    return True
+    if taken.rowcount:
+        return True
+    delivered = session.scalar(
+        select(Delivery.seq).where(
+            Delivery.recipient_code == agency,
+            Delivery.message_id.in_(
+                select(Message.id).where(Message.document_id == document_id, Message.kind == "edoc")
+            ),
+        )
+    )
+    if delivered is not None:
+        return False  # its delivery was acknowledged by an earlier 01
+    seen = session.scalar(
+        select(TimelineEvent.id).where(
+            TimelineEvent.document_id == document_id,
+            TimelineEvent.agency_code == agency,
+            TimelineEvent.event == "status",
+            TimelineEvent.status_code == ARRIVED,
+        )
+    )
+    return seen is None
 
 
 # -- figures ----------------------------------------------------------------------------------
