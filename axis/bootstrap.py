@@ -6,7 +6,7 @@ from archive import open_store
 from axis.adapters import migrations
 from axis.adapters.database import Database
 from axis.config import Settings
-from axis.service import metrics, push, sealing
+from axis.service import evidence, metrics, push, sealing
 from axis.service.checks import PackageCheck
 from axis.service.context import Hub
 
@@ -35,4 +35,5 @@ def build_hub(settings: Settings | None = None, *, create_schema: bool = True) -
     push.subscribe(hub)  # push jobs are enqueued in the transaction that accepts a message
     metrics.install(hub)  # per-agency figures, recorded in the same transactions
     sealing.subscribe(hub)  # a completed document's status history is sealed in its record
+    evidence.install(hub)  # signed receipts and the tamper-evident log (issue 18)
     return hub

@@ -116,6 +116,12 @@ def send_edoc(call: Call) -> dict:
             )
         package = body
     receipt, _ = messages.submit(call.hub, package, principal)  # a resend: the same receipt
+    if receipt.evidence:  # the signed receipt beside DocId, which is all the SDK reads
+        return vxp.envelope(
+            DocId=receipt.id,
+            Receipt=receipt.evidence["receipt"],
+            ReceiptSignature=receipt.evidence["signature"],
+        )
     return vxp.envelope(DocId=receipt.id)
 
 

@@ -23,7 +23,7 @@ from axis.domain import (
     nfc,
     utcnow,
 )
-from axis.service import archiving, statuses
+from axis.service import archiving, evidence, statuses
 from axis.service.checks import CheckInput, run_checks
 from axis.service.context import Hub
 from axis.service.events import MessageAccepted, MessageRejected
@@ -74,7 +74,7 @@ def submit(hub: Hub, raw: bytes, principal: Principal) -> tuple[Receipt, bool]:
     """Accept or refuse one package. Returns the receipt and whether it is new (202) or a
     resend of a package already accepted (200, nothing delivered twice)."""
     try:
-        return _submit(hub, raw, principal)
+        receipt, created = _submit(hub, raw, principal)
     except HubError as exc:
         if exc.status < 500 and hub.events.wants(MessageRejected):
             with hub.db.write() as session:
@@ -89,6 +89,9 @@ def submit(hub: Hub, raw: bytes, principal: Principal) -> tuple[Receipt, bool]:
                     ),
                 )
         raise
+    if hub.evidence is not None:
+        receipt.evidence = evidence.sign_receipt(hub, receipt, principal.agency_code or "")
+    return receipt, created
 
 
 def _submit(hub: Hub, raw: bytes, principal: Principal) -> tuple[Receipt, bool]:

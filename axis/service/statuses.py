@@ -55,7 +55,9 @@ _ACK_ROWS = (
         _D.recipient_code,
         _D.pending,
         _D.acked_at,
+        _D.created_at,
         _M.id,
+        _M.sha256,
         _M.kind,
         _M.sender_code,
         _M.document_id,
@@ -328,7 +330,12 @@ def post_status(
             about_message_id=about.id,
         )
         _route_statuses(hub, session, [new])
-    return Receipt.of(new.message)
+    receipt = Receipt.of(new.message)
+    if hub.evidence is not None:
+        from axis.service import evidence
+
+        receipt.evidence = evidence.sign_receipt(hub, receipt, agency)
+    return receipt
 
 
 def _may_see(session: Session, msg: Message, agency: str) -> bool:
@@ -409,7 +416,13 @@ def acknowledge(hub: Hub, principal: Principal, message_ids: list[str]) -> list[
             results.append({"id": message_id, "acked": False, "error": "MESSAGE_NOT_FOUND"})
             continue
         at = now if message_id in acked else acked_at[row.seq]
-        results.append({"id": message_id, "acked": True, "acked_at": show_time(at)})
+        result = {"id": message_id, "acked": True, "acked_at": show_time(at)}
+        if message_id in acked and hub.evidence is not None:
+            from axis.service import evidence
+
+            if signed := evidence.ack_receipt(hub, message_id, agency):
+                result["evidence"] = signed
+        results.append(result)
     return results
 
 
