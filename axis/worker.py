@@ -45,6 +45,7 @@ class Worker:
         self.failed = 0
         self._beat = float("-inf")
         self._sealed = float("-inf")
+        self._evidence_sealed = float("-inf")
         timeout = httpx.Timeout(self.settings.timeout_s, connect=self.settings.connect_timeout_s)
         limits = httpx.Limits(
             max_connections=self.settings.concurrency * 2,
@@ -67,6 +68,7 @@ class Worker:
             while not self.stop.is_set():
                 self._heartbeat()
                 self._seal_due()
+                self._seal_evidence()
                 in_flight = {f for f in in_flight if not f.done()}
                 asked = min(slots - len(in_flight), self.settings.batch)
                 jobs = []
@@ -100,6 +102,22 @@ class Worker:
             return
         if sealed:
             log.info("sealed the status history of %d records", len(sealed))
+
+    def _seal_evidence(self) -> None:
+        """Append a head to the evidence log every AXIS_EVIDENCE_SEAL_INTERVAL_S (or N
+        entries), timestamped when the TSA answers; a TSA away never stops delivery."""
+        if self.hub.evidence is None:
+            return
+        now = time.monotonic()
+        if now - self._evidence_sealed < min(self.hub.settings.evidence_seal_interval_s, 60):
+            return
+        self._evidence_sealed = now
+        from axis.service import evidence
+
+        try:
+            evidence.seal(self.hub, wait_s=1.0)
+        except Exception:  # noqa: BLE001 - sealing waits for the next turn
+            log.exception("sealing the evidence log failed")
 
     def _heartbeat(self) -> None:
         path = self.settings.heartbeat_file

@@ -217,21 +217,44 @@ def record_content(message_id: str, document_id: str, sha256: str, accepted_at: 
     }
 
 
-def entry_hash(e: dict[str, Any]) -> str:
+def entry_digest(
+    at: str | None,
+    event: str,
+    subject: str,
+    key: str,
+    message_id: str | None,
+    document_id: str,
+    row_hash: str,
+    receipt_sha256: str | None,
+) -> str:
     """The hash of an entry: what it says, without its position (the heads' trees order it)."""
     return rc.sha256_hex(
         rc.canonical(
             {
-                "at": e["at"],
-                "event": e["event"],
-                "subject": e["subject"],
-                "key": e["row_key"],
-                "message_id": e["message_id"],
-                "document_id": e["document_id"],
-                "row_hash": e["row_hash"],
-                "receipt_sha256": rc.sha256_hex(e["receipt"]) if e.get("receipt") else None,
+                "at": at,
+                "event": event,
+                "subject": subject,
+                "key": key,
+                "message_id": message_id,
+                "document_id": document_id,
+                "row_hash": row_hash,
+                "receipt_sha256": receipt_sha256,
             }
         )
+    )
+
+
+def entry_hash(e: dict[str, Any]) -> str:
+    receipt = e.get("receipt")
+    return entry_digest(
+        e["at"],
+        e["event"],
+        e["subject"],
+        e["row_key"],
+        e["message_id"],
+        e["document_id"],
+        e["row_hash"],
+        rc.sha256_hex(bytes(receipt)) if receipt else None,
     )
 
 
@@ -297,7 +320,18 @@ def sign_receipt(hub: Hub, receipt: Any, sender: str) -> dict[str, str] | None:
     if ev is None:
         return None
     issued = take_issued(f"accepted:{receipt.id}")
-    if issued is None:
+    if issued is None:  # a resend: the receipt the log holds, byte for byte
+        with hub.db.read() as session:
+            row = session.execute(
+                select(EvidenceEntry.receipt, EvidenceEntry.receipt_sig).where(
+                    EvidenceEntry.document_id == receipt.document_id,
+                    EvidenceEntry.row_key == receipt.id,
+                    EvidenceEntry.event == "accepted",
+                )
+            ).first()
+        if row is not None and row.receipt:
+            issued = (bytes(row.receipt), bytes(row.receipt_sig))
+    if issued is None:  # a message older than the log
         signer = ev.keys.signer
         body = receipt_body(
             "accepted",
@@ -506,13 +540,15 @@ def _last_head(session: Session) -> EvidenceHead | None:
     return session.scalars(select(EvidenceHead).order_by(EvidenceHead.id.desc()).limit(1)).first()
 
 
-def seal(hub: Hub, *, force: bool = False, timestamp: bool = True) -> SealResult:
+def seal(
+    hub: Hub, *, force: bool = False, timestamp: bool = True, wait_s: float = 10.0
+) -> SealResult:
     """Append a head over the entries committed since the last one, when N are waiting or the
     oldest waited T seconds (or `force`); then timestamp the heads still without a token."""
     ev = evidence_of(hub)
     s = hub.settings
     result = SealResult()
-    upto = _committed_upto(hub)
+    upto = _committed_upto(hub, wait_s)
     with hub.db.read() as session:
         last = _last_head(session)
         start = int(last.seq_to) + 1 if last else 1
@@ -578,6 +614,7 @@ def _timestamp_pending(hub: Hub, result: SealResult) -> None:
         except rc.EvidenceError as exc:
             result.tsa_error = str(exc)
             log.warning("evidence head %s not timestamped (retried later): %s", head_id, exc)
+            # tsa_error stays after a later success: the gap remains visible
             with hub.db.write() as session:
                 session.execute(
                     update(EvidenceHead)
@@ -728,13 +765,13 @@ def _check_heads_and_entries(
                     path,
                     "no TSA root configured (AXIS_EVIDENCE_TSA_ROOTS): the TSA is not checked",
                 )
-            if tcheck.at is not None and tcheck.at - h.made_at > LATE_AFTER:
+            if tcheck.at is not None and (h.tsa_error or tcheck.at - h.made_at > LATE_AFTER):
                 rep.add(
                     "EVIDENCE_HEAD_TIMESTAMP_LATE",
                     "warning",
                     path,
                     f"head {h.id} made {rc.utc_text(h.made_at)}, timestamped "
-                    f"{rc.utc_text(tcheck.at)} (the TSA was away)",
+                    f"{rc.utc_text(tcheck.at)} (the TSA was away: {h.tsa_error or 'late'})",
                 )
         prev_hash, prev_to = h.head_hash, h.seq_to
     # entries, in seq order, against the heads' roots
