@@ -820,23 +820,22 @@ def _check_heads_and_entries(
         head = next(it, None)
 
 
-def _live_rows(session: Session, since: datetime) -> Iterator[tuple[str, str, dict | None]]:
-    """(subject, key, content) of every row the log covers, made since the log began (None:
-    an older row, outside the log)."""
+def _live_rows(session: Session, since: datetime) -> Iterator[tuple[str, str, dict, bool]]:
+    """(subject, key, content, older than the log) of every row the log covers."""
     m = Message.__table__
     for row in session.execute(select(m)).mappings():
-        yield "messages", row["id"], (message_content(row) if row["received_at"] >= since else None)
+        yield "messages", row["id"], message_content(row), row["received_at"] < since
     d = Delivery.__table__
     for row in session.execute(select(d)).mappings():
         key = f"{row['message_id']}/{row['recipient_code']}"
         content = delivery_content(
             row["message_id"], row["recipient_code"], row["created_at"], row["acked_at"]
         )
-        yield "deliveries", key, (content if row["created_at"] >= since else None)
+        yield "deliveries", key, content, row["created_at"] < since
     t = TimelineEvent.__table__
     for row in session.execute(select(t).where(t.c.event == "status")).mappings():
         key = f"{row['message_id']}/{row['agency_code']}"
-        yield "timeline", key, (timeline_content(row) if row["at"] >= since else None)
+        yield "timeline", key, timeline_content(row), row["at"] < since
     r = catalog.records.c
     for row in session.execute(
         select(r.message_id, r.document_id, r.package_sha256, r.accepted_at)
@@ -844,7 +843,7 @@ def _live_rows(session: Session, since: datetime) -> Iterator[tuple[str, str, di
         content = record_content(
             row["message_id"], row["document_id"], row["package_sha256"], row["accepted_at"]
         )
-        yield "records", row["message_id"], (content if row["accepted_at"] >= since else None)
+        yield "records", row["message_id"], content, row["accepted_at"] < since
 
 
 _TABLE_VI = {
@@ -863,9 +862,9 @@ def _check_rows(
 ) -> None:
     seen: set[tuple[str, str]] = set()
     with hub.db.read() as session:
-        for subject, key, content in _live_rows(session, since):
-            if content is None:
-                rep.pre_evidence += 1
+        for subject, key, content, old in _live_rows(session, since):
+            if old and (subject, key) not in latest:
+                rep.pre_evidence += 1  # written before the log began (a hub upgraded)
                 continue
             rep.rows += 1
             seen.add((subject, key))
@@ -886,6 +885,14 @@ def _check_rows(
                     path,
                     f"{what} {key} differs from what the log recorded at seq {logged[1]}",
                 )
+    if rep.pre_evidence:
+        rep.add(
+            "EVIDENCE_ROWS_BEFORE_LOG",
+            "warning",
+            "/",
+            f"{rep.pre_evidence} rows dated before the log began ({rc.utc_text(since)}) are "
+            "not covered by it",
+        )
     for (subject, key), (_, seq, _sha) in latest.items():
         if (subject, key) not in seen:
             rep.add(

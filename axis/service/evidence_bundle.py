@@ -202,17 +202,17 @@ def _for_recipient(entries: list[EvidenceEntry], agency: str) -> list[EvidenceEn
     """A recipient's bundle: the document's packages, the statuses it sent or received, and
     the deliveries and status lines that concern it (not the other recipients')."""
     contents = [json.loads(e.content) for e in entries]
-    mine = {
+    sent = {
         c["id"]
         for e, c in zip(entries, contents, strict=True)
-        if e.subject == "messages" and (c["sender"] == agency or agency in c["recipients"])
+        if e.subject == "messages" and c["sender"] == agency
     }
     kept = []
     for e, c in zip(entries, contents, strict=True):
         if e.subject == "messages":
-            keep = c["kind"] == "edoc" or c["id"] in mine
+            keep = c["kind"] == "edoc" or agency in (c["sender"], *c["recipients"])
         elif e.subject == "deliveries":
-            keep = c["recipient"] == agency or c["message_id"] in mine
+            keep = c["recipient"] == agency or c["message_id"] in sent
         elif e.subject == "timeline":
             keep = c["agency"] == agency
         else:

@@ -172,7 +172,8 @@ def test_verify_log_catches_tampering(live, parties, kind):
     elif kind == "package bytes swapped in the store":
         path = live.hub.store.path_of(answers["receipt"]["sha256"])
         os.chmod(path, 0o644)
-        path.write_bytes(path.read_bytes().replace(b"</edXML>", b"<!-- x --></edXML>"))
+        original = path.read_bytes()
+        path.write_bytes(original + b"<!-- swapped -->")
     elif kind == "log rows re-ordered":
         with live.hub.db.engine.begin() as conn:
             rows = conn.execute(text("SELECT * FROM evidence_log WHERE seq IN (3, 4)")).mappings()
@@ -305,7 +306,10 @@ def test_a_bundle_that_was_tampered_with_never_verifies(live, parties, pki, tmp_
         names = sorted(n for n in files if n.startswith("receipts/") and n.endswith(".json"))
         a, b = names[0], names[-1]
         files[a], files[b] = files[b], files[a]
-        files[a[:-5] + ".p7s"], files[b[:-5] + ".p7s"] = files[b[:-5] + ".p7s"], files[a[:-5] + ".p7s"]
+        files[a[:-5] + ".p7s"], files[b[:-5] + ".p7s"] = (
+            files[b[:-5] + ".p7s"],
+            files[a[:-5] + ".p7s"],
+        )
 
     codes = check(_rezip(data, swap_receipt))
     assert "BUNDLE_RECEIPT_CHANGED" in codes and "BUNDLE_FILE_CHANGED" in codes
