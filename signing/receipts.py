@@ -21,6 +21,7 @@ import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -82,11 +83,11 @@ _CMS_OPTIONS = [
 class _CertMixin:
     certificate: x509.Certificate
 
-    @property
+    @cached_property
     def cert_der(self) -> bytes:
         return self.certificate.public_bytes(serialization.Encoding.DER)
 
-    @property
+    @cached_property
     def cert_sha256(self) -> str:
         return sha256_hex(self.cert_der)
 

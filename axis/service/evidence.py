@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select, text, update
+from sqlalchemy import event as sa_event
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -361,6 +362,30 @@ _INSERT_ENTRIES = insert(EvidenceEntry.__table__)
 _STATUS_LINES = select(TimelineEvent.__table__).where(
     TimelineEvent.message_id == bindparam("message_id"), TimelineEvent.event == "status"
 )
+_BUFFER = "axis.evidence.entries"  # session.info: entries of the transaction, written at commit
+
+
+def _buffer(session: Session, entries: list[dict[str, Any]]) -> None:
+    """Entries are written in one INSERT at the transaction's commit (on SQLite, the group
+    commit's: one statement for up to 16 units of work); a unit that fails takes its entries
+    back out with the rest of session.info (axis.adapters.database._GroupCommit)."""
+    buf = session.info.get(_BUFFER)
+    if buf is None:
+        buf = session.info[_BUFFER] = []
+    buf.extend(entries)
+
+
+@sa_event.listens_for(Session, "before_commit")
+def _before_commit(session: Session) -> None:
+    if _BUFFER in session.info and not session.in_nested_transaction():
+        entries = session.info.pop(_BUFFER)
+        if entries:
+            session.connection().execute(_INSERT_ENTRIES, entries)
+
+
+@sa_event.listens_for(Session, "after_rollback")
+def _after_rollback(session: Session) -> None:
+    session.info.pop(_BUFFER, None)
 
 
 class Evidence:
@@ -387,7 +412,7 @@ class Evidence:
         if m.kind == "edoc":
             content = record_content(m.id, doc, m.sha256, at)
             entries.append(self._entry(at, "archived", "records", m.id, m.id, doc, content))
-        session.connection().execute(_INSERT_ENTRIES, entries)
+        _buffer(session, entries)
 
     def on_acknowledged(self, session: Session, event: Acknowledged) -> None:
         row, at = event.delivery, event.at
@@ -412,11 +437,14 @@ class Evidence:
         entry = self._entry(
             at, "acknowledged", "deliveries", key, m.id, m.document_id, content, body, sig
         )
-        session.connection().execute(_INSERT_ENTRIES, [entry])
+        _buffer(session, [entry])
 
     def on_status(self, session: Session, event: StatusRecorded) -> None:
         s = event.status_message
-        lines = session.connection().execute(_STATUS_LINES, {"message_id": s.id}).mappings()
+        lines = [
+            {k: _g(t, k) for k in ("document_id", "agency_code")} | {"_row": t}
+            for t in event.timeline
+        ] or session.connection().execute(_STATUS_LINES, {"message_id": s.id}).mappings().all()
         entries = [
             self._entry(
                 event.at,
@@ -425,12 +453,11 @@ class Evidence:
                 f"{s.id}/{t['agency_code']}",
                 s.id,
                 t["document_id"],
-                timeline_content(t),
+                timeline_content(t.get("_row", t)),
             )
             for t in lines
         ]
-        if entries:
-            session.connection().execute(_INSERT_ENTRIES, entries)
+        _buffer(session, entries)
 
     @staticmethod
     def _entry(

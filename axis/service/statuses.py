@@ -243,7 +243,10 @@ def _route_statuses(hub: Hub, session: Session, statuses: list[_NewStatus]) -> N
     insert_new(session, [t for s in statuses for t in s.timeline])
     for s in statuses:
         hub.events.publish(session, MessageAccepted(s.message, s.deliveries))
-        hub.events.publish(session, StatusRecorded(s.about, s.message, s.agency, s.code, s.at))
+        hub.events.publish(
+            session,
+            StatusRecorded(s.about, s.message, s.agency, s.code, s.at, tuple(s.timeline)),
+        )
 
 
 def _agency_name(session: Session, code: str) -> str:
