@@ -6,7 +6,7 @@ from archive import open_store
 from axis.adapters import migrations
 from axis.adapters.database import Database
 from axis.config import Settings
-from axis.service import federation, metrics, push, sealing
+from axis.service import evidence, federation, metrics, push, sealing
 from axis.service.checks import PackageCheck
 from axis.service.context import Hub
 
@@ -36,4 +36,5 @@ def build_hub(settings: Settings | None = None, *, create_schema: bool = True) -
     federation.subscribe(hub)  # so are forward jobs, for recipients behind the upstream hub
     metrics.install(hub)  # per-agency figures, recorded in the same transactions
     sealing.subscribe(hub)  # a completed document's status history is sealed in its record
+    evidence.install(hub)  # signed receipts and the tamper-evident log (issue 18)
     return hub

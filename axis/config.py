@@ -82,6 +82,18 @@ class Settings(BaseSettings):
     stats_max_days: int = 1830  # widest range a stats query or export accepts (5 years)
     stats_max_points: int = 1500  # most periods in one series (a day of minutes, 2 months of hours)
 
+    # Evidence (issue 18, docs/evidence.md): signed receipts and a tamper-evident log.
+    evidence_enabled: bool = True
+    # The hub's signing key: a PKCS#12 file, or a file (TOML/JSON/YAML) shaped like a signer's
+    # spec (p12 + password_env | pem_key + pem_cert | pkcs11_module + token + key + pin_env).
+    # Default: <data_dir>/hub-key/current.p12, a self-signed ECDSA P-256 key made on first use.
+    hub_key: str | None = None
+    hub_key_password: str | None = None  # of a PKCS#12 given as hub_key
+    evidence_tsa_url: str | None = None  # RFC 3161 TSA timestamping the log's heads
+    evidence_tsa_roots: str = ""  # roots the TSA chains to (verify-log), ":" or "," separated
+    evidence_seal_every: int = 1000  # a head every N entries ...
+    evidence_seal_interval_s: float = 10.0  # ... or T seconds, by the worker
+
     @cached_property
     def resolved_database_url(self) -> str:
         if self.database_url:
@@ -101,6 +113,10 @@ class Settings(BaseSettings):
     @property
     def trust_intermediate_paths(self) -> list[str]:
         return _split_paths(self.trust_intermediates)
+
+    @property
+    def hub_key_dir(self) -> Path:
+        return self.data_dir / "hub-key"
 
     @property
     def trust_local_dir(self) -> Path:

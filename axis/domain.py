@@ -95,6 +95,7 @@ class Receipt:
     received_at: datetime
     recipients: list[str]
     findings: list[dict] = field(default_factory=list)
+    evidence: dict | None = None  # the signed receipt (axis.service.evidence)
 
     @classmethod
     def of(cls, msg) -> Receipt:  # noqa: ANN001 - any message row (axis.adapters.tables.Message)
@@ -117,7 +118,7 @@ class Receipt:
             "received_at": show_time(self.received_at),
             "recipients": self.recipients,
             "findings": self.findings,
-        }
+        } | ({"evidence": self.evidence} if self.evidence else {})
 
 
 def utcnow() -> datetime:

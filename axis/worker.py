@@ -53,6 +53,7 @@ class Worker:
         self._upstream_busy = threading.Lock()
         self.forwarded = 0
         self.upstream = federation.client_for(hub.settings)
+        self._evidence_sealed = float("-inf")
         timeout = httpx.Timeout(self.settings.timeout_s, connect=self.settings.connect_timeout_s)
         limits = httpx.Limits(
             max_connections=self.settings.concurrency * 2,
@@ -75,6 +76,7 @@ class Worker:
             while not self.stop.is_set():
                 self._heartbeat()
                 self._seal_due()
+                self._seal_evidence()
                 in_flight = {f for f in in_flight if not f.done()}
                 if self.upstream is not None:
                     in_flight |= self._upstream_turn(
@@ -173,6 +175,22 @@ class Worker:
             return
         if sealed:
             log.info("sealed the status history of %d records", len(sealed))
+
+    def _seal_evidence(self) -> None:
+        """Append a head to the evidence log every AXIS_EVIDENCE_SEAL_INTERVAL_S (or N
+        entries), timestamped when the TSA answers; a TSA away never stops delivery."""
+        if self.hub.evidence is None:
+            return
+        now = time.monotonic()
+        if now - self._evidence_sealed < min(self.hub.settings.evidence_seal_interval_s, 60):
+            return
+        self._evidence_sealed = now
+        from axis.service import evidence
+
+        try:
+            evidence.seal(self.hub, wait_s=1.0)
+        except Exception:  # noqa: BLE001 - sealing waits for the next turn
+            log.exception("sealing the evidence log failed")
 
     def _heartbeat(self) -> None:
         path = self.settings.heartbeat_file

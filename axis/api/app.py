@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from axis import __version__
-from axis.api import admin, agencies, archive, messages, sign, vxp
+from axis.api import admin, agencies, archive, evidence, messages, sign, vxp
 from axis.bootstrap import build_hub
 from axis.config import Settings
 from axis.domain import HubError, Unavailable
@@ -59,6 +59,7 @@ def create_app(
     app.include_router(sign.router)
     app.include_router(archive.router)  # archivists (issue 5)
     app.include_router(vxp.router)  # the national axis's protocol, for its SDK (issue 15)
+    app.include_router(evidence.router)  # evidence bundles (issue 18)
     _mount_stats(app)
 
     @app.get("/healthz", tags=["health"])

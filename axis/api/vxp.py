@@ -118,6 +118,12 @@ def send_edoc(call: Call) -> dict:
     receipt, _ = messages.submit(  # a resend: the same receipt
         call.hub, package, principal, only_recipients=_to(call.param("to"))
     )
+    if receipt.evidence:  # the signed receipt beside DocId, which is all the SDK reads
+        return vxp.envelope(
+            DocId=receipt.id,
+            Receipt=receipt.evidence["receipt"],
+            ReceiptSignature=receipt.evidence["signature"],
+        )
     return vxp.envelope(DocId=receipt.id)
 
 

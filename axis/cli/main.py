@@ -339,3 +339,5 @@ _mount_optional("axis.cli.worker_commands", commands=True, attr="agency_app", in
 _mount_optional("axis.cli.stats_commands", commands=True)  # axis stats
 _mount_optional("axis.cli.trust_commands", name="trust")
 _mount_optional("axis.cli.upstream_commands", name="upstream")  # axis upstream
+_mount_optional("axis.cli.evidence_commands", name="evidence")
+_mount_optional("axis.cli.evidence_commands", name="hub-key", attr="hub_key_app")

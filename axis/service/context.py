@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 from archive.store import ObjectStore
 from axis.adapters.database import Database
@@ -21,6 +22,7 @@ class Hub:
     store: ObjectStore
     checks: list[PackageCheck] = field(default_factory=list)
     events: EventBus = field(default_factory=EventBus)
+    evidence: Any = None  # axis.service.evidence.Evidence when AXIS_EVIDENCE_ENABLED
 
     @cached_property
     def secret_box(self) -> SecretBox:

@@ -54,6 +54,7 @@ class StatusRecorded:
     agency_code: str  # who sent the status
     code: str
     at: datetime
+    timeline: tuple = ()  # the status's timeline lines, rows already inserted (as new_row objects)
 
 
 Event = MessageAccepted | MessageRejected | Acknowledged | StatusRecorded

@@ -44,7 +44,7 @@ from axis.adapters.upstream_tables import ForwardJob, UpstreamAgency, UpstreamIn
 from axis.config import Settings
 from axis.domain import HubError, Principal, nfc, show_time, utcnow
 from axis.service.context import Hub
-from axis.service.events import MessageAccepted
+from axis.service.events import Acknowledged, MessageAccepted
 from axis.service.push import PushSettings, backoff
 
 log = logging.getLogger("axis.federation")
@@ -513,7 +513,7 @@ def _mark_acked(hub: Hub, doc_id: str) -> None:
         )
 
 
-def first_arrival(session: Session, document_id: str, agency: str) -> bool:
+def first_arrival(hub: Hub, session: Session, document_id: str, agency: str) -> bool:
     """Whether a 01 from `agency` about this document is its first (used while taking a status
     from upstream); marks the far recipient's delivery acknowledged when it is.
 
@@ -521,6 +521,7 @@ def first_arrival(session: Session, document_id: str, agency: str) -> bool:
     PostgreSQL the second waits for the first's row lock and then matches nothing (reading the
     timeline first let both through). Only where no delivery row exists does the timeline decide.
     """
+    now = utcnow()
     taken = session.execute(
         update(Delivery)
         .where(
@@ -530,10 +531,14 @@ def first_arrival(session: Session, document_id: str, agency: str) -> bool:
                 select(Message.id).where(Message.document_id == document_id, Message.kind == "edoc")
             ),
         )
-        .values(acked_at=utcnow(), pending=False)
+        .values(acked_at=now, pending=False)
+        .returning(Delivery.seq)
         .execution_options(synchronize_session=False)
     )
-    if taken.rowcount:
+    if seqs := [seq for (seq,) in taken]:
+        for delivery in session.scalars(select(Delivery).where(Delivery.seq.in_(seqs))):
+            message = session.get(Message, delivery.message_id)
+            hub.events.publish(session, Acknowledged(message, delivery, now))  # the evidence log
         return True
     delivered = session.scalar(
         select(Delivery.seq).where(

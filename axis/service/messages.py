@@ -23,7 +23,7 @@ from axis.domain import (
     nfc,
     utcnow,
 )
-from axis.service import archiving, statuses
+from axis.service import archiving, evidence, statuses
 from axis.service.checks import CheckInput, run_checks
 from axis.service.context import Hub
 from axis.service.events import MessageAccepted, MessageRejected
@@ -86,7 +86,7 @@ def submit(
     the agency its From names, which must not be a local one; it goes only to local agencies
     (those the upstream delivered it for), never back up."""
     try:
-        return _submit(hub, raw, principal, via_upstream, only_recipients)
+        receipt, created = _submit(hub, raw, principal, via_upstream, only_recipients)
     except HubError as exc:
         if (
             exc.status < 500
@@ -105,6 +105,9 @@ def submit(
                     ),
                 )
         raise
+    if hub.evidence is not None:
+        receipt.evidence = evidence.sign_receipt(hub, receipt, principal.agency_code or "")
+    return receipt, created
 
 
 def _submit(

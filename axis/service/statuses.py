@@ -55,7 +55,9 @@ _ACK_ROWS = (
         _D.recipient_code,
         _D.pending,
         _D.acked_at,
+        _D.created_at,
         _M.id,
+        _M.sha256,
         _M.kind,
         _M.sender_code,
         _M.document_id,
@@ -241,7 +243,10 @@ def _route_statuses(hub: Hub, session: Session, statuses: list[_NewStatus]) -> N
     insert_new(session, [t for s in statuses for t in s.timeline])
     for s in statuses:
         hub.events.publish(session, MessageAccepted(s.message, s.deliveries))
-        hub.events.publish(session, StatusRecorded(s.about, s.message, s.agency, s.code, s.at))
+        hub.events.publish(
+            session,
+            StatusRecorded(s.about, s.message, s.agency, s.code, s.at, tuple(s.timeline)),
+        )
 
 
 def _agency_name(session: Session, code: str) -> str:
@@ -286,7 +291,7 @@ def submit_status_package(
         if principal.system_id == "<upstream>" and pkg.status_code == "01":
             from axis.service.federation import first_arrival
 
-            if not first_arrival(session, doc_id, agency):
+            if not first_arrival(hub, session, doc_id, agency):
                 raise Rejected(
                     f"{agency} already reported 01 for {doc_id!r}",
                     code="STATUS_DUPLICATE_ARRIVAL",
@@ -336,7 +341,12 @@ def post_status(
             about_message_id=about.id,
         )
         _route_statuses(hub, session, [new])
-    return Receipt.of(new.message)
+    receipt = Receipt.of(new.message)
+    if hub.evidence is not None:
+        from axis.service import evidence
+
+        receipt.evidence = evidence.sign_receipt(hub, receipt, agency)
+    return receipt
 
 
 def _may_see(session: Session, msg: Message, agency: str) -> bool:
@@ -417,7 +427,13 @@ def acknowledge(hub: Hub, principal: Principal, message_ids: list[str]) -> list[
             results.append({"id": message_id, "acked": False, "error": "MESSAGE_NOT_FOUND"})
             continue
         at = now if message_id in acked else acked_at[row.seq]
-        results.append({"id": message_id, "acked": True, "acked_at": show_time(at)})
+        result = {"id": message_id, "acked": True, "acked_at": show_time(at)}
+        if message_id in acked and hub.evidence is not None:
+            from axis.service import evidence
+
+            if signed := evidence.ack_receipt(hub, message_id, agency):
+                result["evidence"] = signed
+        results.append(result)
     return results
 
 
