@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from axis.adapters.tables import Delivery, Message
 from axis.adapters.upstream import UpstreamError, VxpClient
-from axis.service import agencies, federation
+from axis.service import agencies, evidence, federation
 from formats import edxml
 from tests.factories import make_document, make_status
 from tests.federation.hubs import Served, WorkerThread, host, settings_for, wait_for
@@ -206,6 +206,14 @@ def test_a_document_crosses_three_hubs_and_its_statuses_come_back(federation_hub
             select(Delivery.recipient_code).where(Delivery.message_id == msg.id)
         ).all()
     assert sorted(recipients) == [B1, B2]
+
+    # Every fact of the crossing, the far recipients' 01s included, is in each hub's evidence
+    # log: nothing changed behind it (timestamps aside: these hubs have no TSA).
+    for served in (a, national, b):
+        report = evidence.verify_log(served.hub, roots=[])
+        assert report.entries > 0
+        breaks = [f for f in report.errors if not f["code"].startswith("EVIDENCE_NO_TIMESTAMP")]
+        assert breaks == [], (served.name, breaks)
 
 
 def _operators_see_it(a: Served, figures: dict) -> None:
