@@ -736,12 +736,16 @@ def verify_log(hub: Hub, *, objects: bool = True, roots: list[bytes] | None = No
     certs = hub_certs(hub)
     latest: dict[tuple[str, str], tuple[str, int, str]] = {}  # (subject, key) -> hash, seq, sha
     with hub.db.read() as session:
+        # The log and the live rows are read in one snapshot: on PostgreSQL's default READ
+        # COMMITTED, a fact committed between the two reads looked like a row never logged.
+        if session.get_bind().dialect.name == "postgresql":
+            session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         heads = list(session.scalars(select(EvidenceHead).order_by(EvidenceHead.id)))
         first_at = session.scalar(select(func.min(EvidenceEntry.at)))
         entries = session.execute(select(EvidenceEntry.__table__).order_by(EvidenceEntry.seq))
         _check_heads_and_entries(rep, heads, entries, certs, roots, latest)
-    if first_at is not None:
-        _check_rows(hub, rep, latest, first_at)
+        if first_at is not None:
+            _check_rows(session, rep, latest, first_at)
     if objects:
         _check_objects(hub, rep, latest)
     return rep
@@ -882,36 +886,35 @@ _TABLE_VI = {
 
 
 def _check_rows(
-    hub: Hub,
+    session: Session,
     rep: LogReport,
     latest: dict[tuple[str, str], tuple[str, int, str]],
     since: datetime,
 ) -> None:
     seen: set[tuple[str, str]] = set()
-    with hub.db.read() as session:
-        for subject, key, content, old in _live_rows(session, since):
-            if old and (subject, key) not in latest:
-                rep.pre_evidence += 1  # written before the log began (a hub upgraded)
-                continue
-            rep.rows += 1
-            seen.add((subject, key))
-            logged = latest.get((subject, key))
-            path = f"{subject}/{key}"
-            what = _TABLE_VI[subject]
-            if logged is None:
-                rep.add(
-                    "EVIDENCE_ROW_NOT_LOGGED",
-                    "error",
-                    path,
-                    f"{what} {key} is in the database but not in the log (inserted by hand?)",
-                )
-            elif rc.sha256_hex(rc.canonical(content)) != logged[0]:
-                rep.add(
-                    "EVIDENCE_ROW_CHANGED",
-                    "error",
-                    path,
-                    f"{what} {key} differs from what the log recorded at seq {logged[1]}",
-                )
+    for subject, key, content, old in _live_rows(session, since):
+        if old and (subject, key) not in latest:
+            rep.pre_evidence += 1  # written before the log began (a hub upgraded)
+            continue
+        rep.rows += 1
+        seen.add((subject, key))
+        logged = latest.get((subject, key))
+        path = f"{subject}/{key}"
+        what = _TABLE_VI[subject]
+        if logged is None:
+            rep.add(
+                "EVIDENCE_ROW_NOT_LOGGED",
+                "error",
+                path,
+                f"{what} {key} is in the database but not in the log (inserted by hand?)",
+            )
+        elif rc.sha256_hex(rc.canonical(content)) != logged[0]:
+            rep.add(
+                "EVIDENCE_ROW_CHANGED",
+                "error",
+                path,
+                f"{what} {key} differs from what the log recorded at seq {logged[1]}",
+            )
     if rep.pre_evidence:
         rep.add(
             "EVIDENCE_ROWS_BEFORE_LOG",
