@@ -679,8 +679,29 @@ def _one(i: int, es: EmbeddedPdfSignature, vc, eng: _Engine, doc: _DocFacts) -> 
                 )
             )
             indic, waived = None, True
+        elif (
+            sub in _STALE_REVOCATION
+            and eng.cfg.revocation != "off"
+            and poe is not None
+            and doc.has_dss_revinfo
+            and _passes_at(es, eng, doc, poe)
+        ):
+            # B-LT: the revocation data embedded when signing is past its validity window now,
+            # but was fresh at the time the signature timestamp proves (ETSI EN 319 102-1,
+            # validation process for signatures with time: judged at that POE, not now)
+            sr.findings.append(
+                Finding(
+                    "SIG_VALIDATED_AT_TIMESTAMP",
+                    "info",
+                    path,
+                    "the revocation data embedded in the document is no longer fresh; it proves "
+                    f"the certificate was not revoked at the timestamped time {poe.isoformat()}",
+                )
+            )
+            indic, waived = None, True
         if (
-            sub == "CERTIFICATE_CHAIN_GENERAL_FAILURE"
+            indic is not None
+            and sub == "CERTIFICATE_CHAIN_GENERAL_FAILURE"
             and eng.cfg.revocation != "off"
             and not is_ts
             and _passes_without_revocation(es, eng, doc)
@@ -772,6 +793,12 @@ async def _validate_timestamp_any_type(es: EmbeddedPdfSignature, vc, diff_policy
     kwargs["coverage"] = es.coverage
     kwargs["diff_result"] = es.diff_result
     return DocumentTimestampStatus(**kwargs)
+
+
+# what pyHanko answers when the only revocation data it has is out of its validity window
+_STALE_REVOCATION = frozenset(
+    {"TRY_LATER", "REVOCATION_OUT_OF_BOUNDS_NO_POE", "CERTIFICATE_CHAIN_GENERAL_FAILURE"}
+)
 
 
 def _passes_without_revocation(es, eng: _Engine, doc: _DocFacts) -> bool:
