@@ -13,7 +13,9 @@ standard policy with three more rules, each approving only what cannot change wh
 - ``UnreachableFreedRule``: a freed object is approved only when nothing in the new revision
   still refers to it (else it resolves to null and the page would change: left unexplained);
 - ``TrailerExtrasRule``: a use through a trailer key other than /Root, /Info, /Encrypt is
-  cleared (path by path: any other use of the same object must still be explained).
+  cleared (path by path: any other use of the same object must still be explained);
+- ``NewOrphansRule`` (replaces pyHanko's orphan handling, which fails on a trailer that refers
+  ahead to an object a later revision defines): new objects the document does not reach.
 
 When pyHanko still cannot explain an update (or fails on the file), ``visible_change`` compares
 what a reader shows: the page list, each page's content, resources and geometry, and its
@@ -159,10 +161,38 @@ class UnreachableFreedRule(QualifiedWhitelistRule):
                 yield ModificationLevel.LTA_UPDATES, ReferenceUpdate(ref)
 
 
+class NewOrphansRule(QualifiedWhitelistRule):
+    """New objects the document does not reach (from /Root, /Info, /Encrypt) are cleared at
+    LTA_UPDATES level, like pyHanko's ``ignore_orphaned_objects``, whose walk fails on a
+    trailer that refers to an object a later revision defines (LibreOffice does that)."""
+
+    def apply_qualified(
+        self, old: HistoricalResolver, new: HistoricalResolver
+    ) -> Iterable[tuple[ModificationLevel, ReferenceUpdate]]:
+        previous = new.reader.get_historical_resolver(new.revision - 1)
+        fresh = [r for r in new.explicit_refs_in_revision() if previous.is_ref_unassignable(r)]
+        if not fresh:
+            return
+        reachable = _reachable_ids(new)
+        for ref in fresh:
+            if ref.idnum not in reachable:
+                yield ModificationLevel.LTA_UPDATES, ReferenceUpdate(ref)
+
+
 def _reachable_ids(res: HistoricalResolver) -> set[int]:
-    """Object numbers reachable from the trailer of a revision (freed ones included)."""
+    """Object numbers the document reaches in a revision (from /Root, /Info, /Encrypt;
+    freed and dangling ones included). Cached on the reader, per revision."""
+    cache = res.reader.__dict__.setdefault("_axis_reachable", {})
+    hit = cache.get(res.revision)
+    if hit is None:
+        hit = cache[res.revision] = _walk_reachable(res)
+    return hit
+
+
+def _walk_reachable(res: HistoricalResolver) -> set[int]:
     seen: set[int] = set()
-    stack: list[generic.PdfObject] = [res.trailer_view]
+    trailer = res.trailer_view
+    stack: list = [trailer.raw_get(k) for k in _TRAILER_DOCUMENT_KEYS if k in trailer]
     while stack:
         obj = stack.pop()
         if isinstance(obj, generic.IndirectObject):
@@ -225,6 +255,7 @@ DIFF_POLICY = AxisDiffPolicy(
         MetadataUpdateRule().as_qualified(ModificationLevel.LTA_UPDATES),
         UnreachableFreedRule(),
         TrailerExtrasRule(),
+        NewOrphansRule(),
     ],
     form_rule=FormUpdatingRule(
         field_rules=[
@@ -234,6 +265,7 @@ DIFF_POLICY = AxisDiffPolicy(
         ],
     ),
     reject_object_freeing=False,
+    ignore_orphaned_objects=False,  # NewOrphansRule does it
 )
 
 
@@ -443,6 +475,7 @@ __all__ = [
     "AxisDiffPolicy",
     "DiffResult",
     "LtvDssRule",
+    "NewOrphansRule",
     "TrailerExtrasRule",
     "UnreachableFreedRule",
     "explain",
