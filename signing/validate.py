@@ -352,7 +352,7 @@ def _unsupported_signatures(reader: PdfFileReader, embedded) -> list[SignatureRe
             continue
         sub = str(value.get_object().get("/SubFilter", "")).lstrip("/")
         i = len(embedded) + len(out) + 1
-        sr = SignatureReport(i, name, "signature", INDETERMINATE, None, subfilter=sub or None)
+        sr = SignatureReport(i, str(name), "signature", INDETERMINATE, None, subfilter=sub or None)
         if sub in ("adbe.x509.rsa_sha1", "adbe.pkcs7.sha1"):
             _fail(
                 sr,
@@ -468,7 +468,9 @@ _TRUST_FINDINGS: dict[str, tuple[str, str]] = {
 def _one(i: int, es: EmbeddedPdfSignature, vc, eng: _Engine, doc: _DocFacts) -> SignatureReport:
     path = f"signature[{i}]"
     try:
-        name = es.field_name or f"#{i}"
+        # a plain str: pyHanko's TextStringObject drags the parsed PDF into every
+        # dataclasses.asdict deep copy (issue 17: 30% of the hub's time)
+        name = str(es.field_name or f"#{i}")
     except Exception:
         name = f"#{i}"
     try:
