@@ -267,3 +267,139 @@ def write_corpus(cases: list[Case], directory: str) -> None:
     for c in cases:
         with open(os.path.join(directory, c.name + ".pdf"), "wb") as f:
             f.write(c.data)
+
+
+def sign_blt_as_of(pki: TestPKI, label: str, when, timestamp: bool = True) -> bytes:
+    """A B-LT signature made at ``when`` (a past datetime): its timestamp, OCSP response and
+    CRL are the ones the test PKI issued then (certomancer at a fixed time; OCSP answers are
+    valid 10 minutes), embedded in the DSS. Validated now, the embedded answers are stale;
+    the signature timestamp proves they were fresh when the signature was made."""
+    from certomancer.registry import CertLabel, ServiceLabel
+    from pyhanko.sign import fields, signers
+    from pyhanko.sign.timestamps.requests_client import RequestsHTTPTimeStamper
+    from pyhanko_certvalidator import ValidationContext
+    from pyhanko_certvalidator.authority import CertTrustAnchor
+    from pyhanko_certvalidator.fetchers.common_utils import format_ocsp_request
+
+    arch = pki.arch
+    services = arch.service_registry
+    leaf, interm = arch.get_cert(CertLabel(label)), arch.get_cert(CertLabel("interm"))
+    ocsp_req = format_ocsp_request(
+        leaf,
+        CertTrustAnchor(interm).authority,
+        certid_hash_algo="sha256",
+        request_nonces=False,
+    )
+    ocsp_resp = services.summon_responder(ServiceLabel("interm"), at_time=when).build_ocsp_response(
+        ocsp_req
+    )
+    # the leaf's status from OCSP only (as online B-LT signing embeds it); the root's CRL
+    # (valid 30 days) for the CA certificates
+    crls = [services.get_crl(ServiceLabel("root"), at_time=when)]
+    vc = ValidationContext(
+        trust_roots=[arch.get_cert(CertLabel("root"))],
+        other_certs=[interm],
+        ocsps=[ocsp_resp],
+        crls=crls,
+        moment=when,
+        allow_fetching=False,
+        revocation_mode="hard-fail",
+    )
+    ts = RequestsHTTPTimeStamper(pki.tsa_url, headers={"X-Certomancer-Fake-Time": when.isoformat()})
+    meta = signers.PdfSignatureMetadata(
+        field_name="Signature1",
+        subfilter=fields.SigSeedSubFilter.PADES,
+        embed_validation_info=True,
+        validation_context=vc,
+    )
+    w = IncrementalPdfFileWriter(io.BytesIO(make_pdf()))
+    pdf_signer = signers.PdfSigner(
+        meta, signer=signer(pki, label).signer, timestamper=ts if timestamp else None
+    )
+    return pdf_signer.sign_pdf(w).getvalue()
+
+
+def with_orphan(pdf: bytes) -> tuple[bytes, int]:
+    """An incremental update adding an object nothing refers to (as editors leave behind);
+    returns the new file and the orphan's object number."""
+    w = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    leftover = {generic.NameObject("/Leftover"): generic.BooleanObject(True)}
+    ref = w.add_object(generic.DictionaryObject(leftover))
+    out = io.BytesIO()
+    w.write(out)
+    return out.getvalue(), ref.idnum
+
+
+def free_objects(data: bytes, idnums: list[int]) -> bytes:
+    """Append an incremental update whose classic xref section only frees ``idnums`` (what
+    some Vietnamese signing tools write after signing: housekeeping, no new objects)."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    r = PdfFileReader(io.BytesIO(data), strict=False)
+    trailer = r.trailer_view
+    root = trailer.raw_get("/Root").reference
+    prev = int(data[data.rindex(b"startxref") + 9 :].split()[0])
+    ident = trailer["/ID"]
+    body = b"\n"
+    xref_at = len(data) + len(body)
+    lines = [b"xref\n", b"0 1\n", b"0000000000 65535 f \n"]
+    for n in sorted(idnums):
+        gen = r.xrefs.get_historical_ref(generic.Reference(n, 0), r.xrefs.total_revisions - 1)
+        assert gen is not None, f"object {n} is not in use"
+        lines += [f"{n} 1\n".encode(), b"0000000000 00001 f \n"]
+    ids = "".join(f"<{bytes(i.original_bytes).hex()}>" for i in ident)
+    tail = (
+        f"trailer\n<< /Size {trailer['/Size']} /Root {root.idnum} {root.generation} R "
+        f"/Prev {prev} /ID [{ids}] >>\nstartxref\n{xref_at}\n%%EOF\n"
+    ).encode()
+    return data + body + b"".join(lines) + tail
+
+
+def page_content_idnum(data: bytes) -> int:
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    r = PdfFileReader(io.BytesIO(data), strict=False)
+    page = r.root["/Pages"]["/Kids"][0].get_object()
+    return page.raw_get("/Contents").reference.idnum
+
+
+def annotation_after_signing(signed: bytes, text: str = "DA DUYET 999.999.999") -> bytes:
+    """A visible FreeText annotation drawn on page 1 after signing (an overlay)."""
+    w = IncrementalPdfFileWriter(io.BytesIO(signed))
+    page_ref = w.root["/Pages"]["/Kids"][0]
+    page = page_ref.get_object()
+    annot = w.add_object(
+        generic.DictionaryObject(
+            {
+                generic.NameObject("/Type"): generic.NameObject("/Annot"),
+                generic.NameObject("/Subtype"): generic.NameObject("/FreeText"),
+                generic.NameObject("/Rect"): generic.ArrayObject(
+                    [generic.NumberObject(x) for x in (80, 700, 400, 740)]
+                ),
+                generic.NameObject("/Contents"): generic.TextStringObject(text),
+                generic.NameObject("/DA"): generic.TextStringObject("/Helv 14 Tf 0 g"),
+                generic.NameObject("/F"): generic.NumberObject(4),
+                generic.NameObject("/P"): page_ref,
+            }
+        )
+    )
+    annots = page.get("/Annots")
+    annots = annots.get_object() if annots is not None else generic.ArrayObject()
+    annots.append(annot)
+    page["/Annots"] = annots
+    w.update_container(page)
+    out = io.BytesIO()
+    w.write(out)
+    return out.getvalue()
+
+
+def page_added_after_signing(signed: bytes) -> bytes:
+    from pyhanko.pdf_utils.writer import PageObject
+
+    w = IncrementalPdfFileWriter(io.BytesIO(signed))
+    content = b"BT /F1 14 Tf 85 760 Td (PHU LUC) Tj ET"
+    stream = w.add_object(generic.StreamObject(stream_data=content))
+    w.insert_page(PageObject(contents=stream, media_box=(0, 0, 595, 842)))
+    out = io.BytesIO()
+    w.write(out)
+    return out.getvalue()

@@ -244,3 +244,27 @@ def test_size_limit(pki):
     cfg = ValidationConfig.from_paths([str(pki.trust_root)], max_bytes=1000)
     rep = validate_pdf(b"%PDF-1.7\n" + b"0" * 2000, cfg)
     assert [f.code for f in rep.findings] == ["SIG_TOO_LARGE"]
+
+
+def _plain_json(value, path="$") -> None:
+    """Only exact JSON types: a str subclass (pyHanko's TextStringObject) keeps the parsed
+    PDF alive and made dataclasses.asdict deep-copy it (issue 17)."""
+    kind = type(value)
+    assert kind in (dict, list, str, int, float, bool, type(None)), (path, kind)
+    if kind is dict:
+        for k, v in value.items():
+            assert type(k) is str, (path, type(k))
+            _plain_json(v, f"{path}.{k}")
+    elif kind is list:
+        for i, v in enumerate(value):
+            _plain_json(v, f"{path}[{i}]")
+
+
+def test_report_holds_only_plain_json_types(corpus, offline_config):
+    from pathlib import Path
+
+    real = Path(__file__).parents[1] / "corpus" / "pdfs" / "PAdES-LT.pdf"
+    for data in (corpus["leader-then-agency"].data, real.read_bytes()):
+        rep = validate_pdf(data, offline_config)
+        assert rep.signatures
+        _plain_json(rep.to_dict())
