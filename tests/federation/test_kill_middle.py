@@ -74,7 +74,10 @@ class Hubs:
             ),
         ).start()
         self.key_a1 = agencies.add_agency(self.a.hub.db, A1, "UBND tỉnh A")
-        self.a_worker = WorkerProcess(hub_env(self.a.settings), logs / "a-worker.log").start()
+        # A long upstream timeout: the worker must still be waiting for the held answer when it
+        # is killed, however loaded the machine.
+        env = hub_env(self.a.settings, AXIS_UPSTREAM_TIMEOUT_S="30")
+        self.a_worker = WorkerProcess(env, logs / "a-worker.log").start()
         self.b = Served(
             "b",
             settings_for(
@@ -287,7 +290,8 @@ def test_the_middle_hub_killed_mid_flow_loses_nothing_and_delivers_once(hubs: Hu
             lambda: (lambda j: j if j.state == "done" else None)(_forward_job(h, first["id"])),
             60,
         )
-        assert (job.attempts, job.failures) == (2, 1), job.__dict__
+        # (more than one expiry only if a loaded machine made an attempt outlast its lease)
+        assert job.attempts >= 2 and job.failures >= 1, job.__dict__
         wait_for(
             "the first document at B",
             lambda: _edocs_from_a1(h.b.hub)[first["document_id"]] == 1,
