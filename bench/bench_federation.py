@@ -1,9 +1,11 @@
 """Federation throughput and latency: province A -> national -> province B, against one hub.
 
-Three real hubs (each its own database and store, served over HTTP by uvicorn in threads of this
-process, tests/federation/hubs.py), A's and B's workers in threads. Documents are sent with the
-native API by A's agency A1 (4 senders in parallel); B's document system (a connected system of
-B) takes them with the national protocol (list -> getEdoc -> updateStatus done), as the SDK does.
+Three real hubs, each its own database and store: the national hub is a real `axis serve` (two
+API processes) plus `axis worker` (tests/federation/processes.py); A and B are served over HTTP by
+uvicorn in threads of this process with their workers in threads (tests/federation/hubs.py).
+Documents are sent with the native API by A's agency A1 (4 senders in parallel); B's document
+system (a connected system of B) takes them with the national protocol (list -> getEdoc ->
+updateStatus done), as the SDK does.
 
 Baseline, same run: the same documents from A1 to A2, an agency of hub A hosted by a connected
 system of A that takes them the same way (one hub, no hop).
@@ -14,8 +16,10 @@ Figures:
 - per hop, the time from a document's acceptance at one hub to its acceptance at the next (the
   hubs' own received_at): A -> national (forward queue) and national -> B (pull, every
   AXIS_UPSTREAM_POLL_S), p50 and p99;
-- catch-up: the national hub is stopped, M documents are sent, it is started again on the same
-  port and data; the time from its restart until all M are accepted at B.
+- catch-up: the national hub is killed (SIGKILL to its process group: API processes and
+  worker), M documents are sent, it is started again on the same port and data; the time from
+  the restart command until it answers, and until all M are taken by B's system.
+The load average is printed beside (the machine is shared: compare ratios, not absolutes).
 
     python -m bench.bench_federation [--docs 200] [--catchup 50] [--database sqlite|postgres]
 """
@@ -23,6 +27,7 @@ Figures:
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -47,16 +52,16 @@ from tests.federation.hubs import (  # noqa: E402
     settings_for,
     wait_for,
 )
+from tests.federation.processes import HubProcess  # noqa: E402
 
 A1, A2, B1 = "000.00.01.H41", "000.00.02.H41", "000.00.01.H53"
 
 
-def _databases(kind: str, tmp: Path) -> list[str]:
+def _databases(kind: str, tmp: Path, factory) -> list[str]:  # noqa: ANN001
     if kind == "sqlite":
         return [f"sqlite:///{tmp / f'{n}.db'}" for n in ("national", "a", "b")]
-    from tests.support.databases import DatabaseFactory
-
-    factory = DatabaseFactory()
+    if not factory.available:
+        raise SystemExit(f"PostgreSQL unavailable: {factory.describe()}")
     return [factory.create() for _ in range(3)]
 
 
@@ -95,8 +100,8 @@ def _take_until(system: VxpClient, n: int, timeout: float = 600) -> float:
     return time.monotonic()
 
 
-def _received_at(served: Served, document_ids: list[str]) -> dict[str, float]:
-    with served.hub.db.read() as session:
+def _received_at(hub, document_ids: list[str]) -> dict[str, float]:  # noqa: ANN001
+    with hub.db.read() as session:
         rows = session.execute(
             select(Message.document_id, Message.received_at).where(
                 Message.kind == "edoc", Message.document_id.in_(document_ids)
@@ -111,12 +116,19 @@ def _pct(values: list[float], q: float) -> float:
 
 
 def run(docs: int, catchup: int, database: str) -> dict:
+    from axis.bootstrap import build_hub
+    from tests.support.databases import DatabaseFactory
+
+    factory = DatabaseFactory()
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="axis-bench-fed-") as tmpdir:
         tmp = Path(tmpdir)
-        national_db, a_db, b_db = _databases(database, tmp)
-        national = Served("national", settings_for(tmp, "national", national_db)).start()
-        secret_a = host(national.hub, "HUB-TINH-A", "Trục tỉnh A", [A1])
-        secret_b = host(national.hub, "HUB-TINH-B", "Trục tỉnh B", [B1])
+        national_db, a_db, b_db = _databases(database, tmp, factory)
+        national_settings = settings_for(tmp, "national", national_db)
+        national_hub = build_hub(national_settings)  # set up and read through its database
+        secret_a = host(national_hub, "HUB-TINH-A", "Trục tỉnh A", [A1])
+        secret_b = host(national_hub, "HUB-TINH-B", "Trục tỉnh B", [B1])
+        national = HubProcess("national", national_settings, tmp / "logs").start()
         up = f"{national.url}/vxp"
         a = Served(
             "a",
@@ -159,26 +171,34 @@ def run(docs: int, catchup: int, database: str) -> dict:
             receipts = _send_all(a, key, far)
             fed_s = _take_until(system_b, docs) - t0
             ids = [r["document_id"] for r in receipts]
-            at_a = _received_at(a, ids)
-            at_n = _received_at(national, ids)
-            at_b = _received_at(b, ids)
+            at_a = _received_at(a.hub, ids)
+            at_n = _received_at(national_hub, ids)
+            at_b = _received_at(b.hub, ids)
             hop1 = [at_n[d] - at_a[d] for d in ids]
             hop2 = [at_b[d] - at_n[d] for d in ids]
-            # Catch-up: the national hub away while documents are sent.
-            national.stop()
+            # Catch-up: the national hub killed (SIGKILL, all its processes), documents sent
+            # meanwhile wait in A's forward queue; then it is started again on its data.
+            national.kill()
             later = _packages(20_001, catchup, B1)
             receipts = _send_all(a, key, later)
             time.sleep(3)
             t_restart = time.monotonic()
             national.start()
+            answering_s = time.monotonic() - t_restart
             caught_up = _take_until(system_b, catchup) - t_restart
+            ids = [r["document_id"] for r in receipts]
+            once = _received_at(b.hub, ids)
+            assert len(once) == catchup, "a document of the catch-up is missing at B"
         finally:
             system_a.close()
             system_b.close()
             for w in workers:
                 w.stop()
-            for s in (b, a, national):
+            national.stop()
+            for s in (b, a):
                 s.stop()
+            national_hub.close()
+            factory.drop_all()
     return {
         "database": database,
         "docs": docs,
@@ -190,8 +210,11 @@ def run(docs: int, catchup: int, database: str) -> dict:
         "hop_national_b_p50_ms": 1000 * statistics.median(hop2),
         "hop_national_b_p99_ms": 1000 * _pct(hop2, 0.99),
         "catchup_docs": catchup,
+        "restart_answering_s": answering_s,
         "catchup_s": caught_up,
         "poll_s": 0.2,
+        "load_before": load_before,
+        "load_after": os.getloadavg(),
     }
 
 
@@ -226,10 +249,13 @@ def main() -> None:
             "hop national -> B p50 / p99 (ms)",
             f"{r['hop_national_b_p50_ms']:.0f} / {r['hop_national_b_p99_ms']:.0f}",
         ),
+        ("national hub answering after restart (s)", f"{r['restart_answering_s']:.2f}"),
         (f"catch-up after restart, {r['catchup_docs']} documents (s)", f"{r['catchup_s']:.2f}"),
     ]
     for name, value in rows:
         print(f"{name:<44}{value:>12}")
+    before, after = (" ".join(f"{x:.2f}" for x in r[k]) for k in ("load_before", "load_after"))
+    print(f"load average before: {before}; after: {after} ({os.cpu_count()} cores)")
 
 
 if __name__ == "__main__":

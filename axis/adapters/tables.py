@@ -135,6 +135,8 @@ class Delivery(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     acked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the recipient's system last reported updateStatus `fail` (VXP): listed after the rest.
+    fetch_failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class TimelineEvent(Base):

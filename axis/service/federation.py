@@ -466,7 +466,8 @@ def _take(
         if exc.status >= 500:
             result.errors.append(f"{doc_id}: {exc.code} {exc.message}")
             return
-        error = f"{exc.code}: {exc.message}"
+        codes = sorted({f.code for f in exc.findings})
+        error = f"{exc.code}{' (' + ', '.join(codes) + ')' if codes else ''}: {exc.message}"
         if exc.code == "STATUS_DUPLICATE_ARRIVAL":
             _record(hub, doc_id, kind, None, "", None)
             client.update_status(doc_id, "done")

@@ -233,11 +233,18 @@ def received(
     hub: Hub, agencies: Collection[str], *, kind: str | None = None, limit: int | None = None
 ) -> list[dict]:
     """What waits for any of these agencies (not yet acknowledged), oldest first: one item per
-    delivery, so a message for two of them is listed twice, once for each recipient."""
+    delivery, so a message for two of them is listed twice, once for each recipient. Items the
+    system reported `fail` for (statuses.report_fetch_failure) come last, the least recently
+    failed first: the list is capped, and a page of packages the system cannot take (a
+    downstream hub refused them for good) must not hide the ones behind them."""
     if not agencies:
         return []
     limit = max(1, min(limit or hub.settings.inbox_page_max, hub.settings.inbox_page_max))
-    q = _pending_query(agencies, kind).order_by(Delivery.seq).limit(limit)
+    q = (
+        _pending_query(agencies, kind)
+        .order_by(Delivery.fetch_failed_at.is_not(None), Delivery.fetch_failed_at, Delivery.seq)
+        .limit(limit)
+    )
     with hub.db.read() as session:
         rows = session.connection().execute(q).all()
     return [

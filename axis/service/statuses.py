@@ -443,7 +443,9 @@ def report_fetch_failure(
     """The recipient's system could not take a package it fetched (VXP updateStatus `fail`):
     recorded on the document's timeline for that recipient; the delivery stays pending, so the
     package is listed again and may be fetched again. The sender gets no status: nothing
-    arrived. Reporting twice records twice (each is a fact: an attempt that failed)."""
+    arrived. Reporting twice records twice (each is a fact: an attempt that failed). The item
+    is then listed after those nobody reported failing (inbox.received), so that a page of
+    packages a system cannot take (a downstream hub refused them) does not hide newer ones."""
     agency = _require_agency(principal)
     if not is_message_id(message_id):
         raise NotFound(f"no message {message_id}", code="MESSAGE_NOT_FOUND")
@@ -466,3 +468,9 @@ def report_fetch_failure(
                 at=utcnow(),
             )
         )
+        if row.pending:
+            session.execute(
+                update(Delivery)
+                .where(Delivery.message_id == message_id, Delivery.recipient_code == agency)
+                .values(fetch_failed_at=utcnow())
+            )

@@ -29,13 +29,6 @@ B2 = "000.00.02.H53"  # another one, hosted by the same system
 NOWHERE = "000.00.09.H99"  # in no directory
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def three_databases(request, database_factory, tmp_path) -> list[str]:
-    if request.param == "sqlite":
-        return [f"sqlite:///{tmp_path / f'{n}.db'}" for n in ("national", "a", "b")]
-    return [database_factory.create() for _ in range(3)]
-
-
 @pytest.fixture
 def federation_hubs(tmp_path, three_databases):
     national_db, a_db, b_db = three_databases
