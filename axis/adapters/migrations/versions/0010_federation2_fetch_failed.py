@@ -5,7 +5,7 @@ capped at AXIS_INBOX_PAGE_MAX): a page full of packages a downstream hub refused
 everything newer.
 
 Revision ID: 0010_federation2
-Revises: 0006_federation
+Revises: 0008_evidence
 Create Date: 2026-12-03 11:10:00
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010_federation2"
-down_revision = "0006_federation"
+down_revision = "0008_evidence"
 branch_labels = None
 depends_on = None
 
