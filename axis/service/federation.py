@@ -34,7 +34,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from axis.adapters.database import Database
@@ -45,7 +45,7 @@ from axis.config import Settings
 from axis.domain import HubError, Principal, nfc, show_time, utcnow
 from axis.service.context import Hub
 from axis.service.events import Acknowledged, MessageAccepted
-from axis.service.push import PushSettings, backoff
+from axis.service.push import PushSettings, backoff, due_job_ids
 
 log = logging.getLogger("axis.federation")
 
@@ -232,19 +232,9 @@ class Forward:
 def claim(hub: Hub, worker: str, limit: int, settings: PushSettings) -> list[Forward]:
     """Lease up to `limit` due forward jobs (as push.claim does for push jobs)."""
     now = utcnow()
-    due = or_(
-        and_(ForwardJob.state == "ready", ForwardJob.next_attempt_at <= now),
-        and_(ForwardJob.state == "leased", ForwardJob.lease_expires_at <= now),
-    )
     out: list[Forward] = []
     with hub.db.write() as session:
-        ids = session.scalars(
-            select(ForwardJob.id)
-            .where(due)
-            .order_by(ForwardJob.next_attempt_at)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        ).all()
+        ids = due_job_ids(session, ForwardJob, limit, now)
         if not ids:
             return out
         rows = session.execute(

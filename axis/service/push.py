@@ -28,6 +28,7 @@ import time
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -246,22 +247,30 @@ class Claimed:
     inline_body: bytes | None
 
 
+def due_job_ids(session: Session, job: Any, limit: int, now: datetime) -> list[str]:
+    """Ids of up to `limit` jobs of a lease-worked queue (push jobs, forward jobs) that are due:
+    ready and due, or leased by a worker whose lease expired. Locked rows are skipped."""
+    due = or_(
+        and_(job.state == "ready", job.next_attempt_at <= now),
+        and_(job.state == "leased", job.lease_expires_at <= now),
+    )
+    return list(
+        session.scalars(
+            select(job.id)
+            .where(due)
+            .order_by(job.next_attempt_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)  # PostgreSQL; SQLite's write lock is enough
+        )
+    )
+
+
 def claim(hub: Hub, worker: str, limit: int, settings: PushSettings) -> list[Claimed]:
     """Lease up to `limit` due jobs (ready and due, or leased by a worker whose lease expired)."""
     now = utcnow()
-    due = or_(
-        and_(PushJob.state == "ready", PushJob.next_attempt_at <= now),
-        and_(PushJob.state == "leased", PushJob.lease_expires_at <= now),
-    )
     out: list[Claimed] = []
     with hub.db.write() as session:
-        ids = session.scalars(
-            select(PushJob.id)
-            .where(due)
-            .order_by(PushJob.next_attempt_at)
-            .limit(limit)
-            .with_for_update(skip_locked=True)  # PostgreSQL; SQLite's write lock is enough
-        ).all()
+        ids = due_job_ids(session, PushJob, limit, now)
         if not ids:
             return out
         rows = session.execute(
