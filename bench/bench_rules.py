@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     data = build_document(pkg)
     parsed = parse(data).package
     assert parsed is not None
-    pdf = main_pdf(parsed)[1].data
+    pdf = main_pdf(parsed).data
     directory = set(AGENCIES)
     ctx = RuleContext(
         now=datetime.now(UTC),
@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     findings = check_package(parsed, pdf_texts=text, signers=signers, ctx=ctx, policy=policy)
 
     def rules_and_text() -> None:
-        t = extract_pdf_text(main_pdf(parsed)[1].data)
+        t = extract_pdf_text(main_pdf(parsed).data)
         check_package(parsed, pdf_texts=t, signers=signers, ctx=ctx, policy=policy)
 
     def pypdf_text() -> None:

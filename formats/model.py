@@ -168,7 +168,21 @@ class Attachment:
 
     @property
     def is_pdf(self) -> bool:
-        return self.data[:5] == b"%PDF-" or self.content_type.lower() == "application/pdf"
+        return _looks_like_pdf(self.data, self.content_type)
+
+
+def _looks_like_pdf(data: bytes, content_type: str) -> bool:
+    return data[:5] == b"%PDF-" or content_type.lower() == "application/pdf"
+
+
+@dataclass(frozen=True)
+class PdfFile:
+    """A PDF of a package, wherever it sits: an attachment, or a file inside an attachment
+    zipped the SDK's way. `path` names it in findings and reports."""
+
+    path: str
+    name: str
+    data: bytes
 
 
 @dataclass
@@ -194,6 +208,24 @@ class DocumentPackage:
     attachments: list[Attachment] = field(default_factory=list)
 
     kind = "edoc"
+
+    def pdf_files(self) -> list[PdfFile]:
+        """Every PDF the package carries, in order; the first is the document itself.
+
+        A PDF zipped the SDK's way is judged like any other: its signatures and its form are
+        what the recipient will open."""
+        found = []
+        for i, att in enumerate(self.attachments, 1):
+            path = f"AttachmentEncoded/Attachment[{i}]"
+            if att.is_zip_as_sent:
+                found += [
+                    PdfFile(f"{path}/entry[{j}]", entry.name, entry.data)
+                    for j, entry in enumerate(att.entries, 1)
+                    if _looks_like_pdf(entry.data, entry.content_type)
+                ]
+            elif att.is_pdf:
+                found.append(PdfFile(path, att.name, att.data))
+        return found
 
 
 @dataclass

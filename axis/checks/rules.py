@@ -35,7 +35,7 @@ class RulesCheck:
         if self.policy.all_off:
             return []
         found = main_pdf(item.package)
-        text = extract_pdf_text(found[1].data) if found and self.policy.needs_pdf_text() else None
+        text = extract_pdf_text(found.data) if found and self.policy.needs_pdf_text() else None
         ctx = RuleContext(
             now=utcnow(),
             known_agency=item.agency_known,

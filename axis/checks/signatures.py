@@ -14,7 +14,8 @@ from axis.checks.rules import SIGNER_FACTS
 from axis.config import Settings
 from axis.service.checks import CheckInput
 from formats.findings import Finding
-from formats.rules import SignerFacts, main_pdf
+from formats.model import PdfFile
+from formats.rules import SignerFacts
 from signing.policy import evaluate
 from signing.report import TOTAL_FAILED, PdfReport
 from signing.validate import ValidationConfig, validate_pdf
@@ -60,13 +61,8 @@ class SignaturesCheck:
 
     def __call__(self, item: CheckInput) -> list[Finding]:
         pkg = item.package
-        pdfs = [
-            (f"AttachmentEncoded/Attachment[{i}]", att.name, att.data)
-            for i, att in enumerate(pkg.attachments, 1)
-            if att.is_pdf
-        ]
-        found = main_pdf(pkg)
-        main_name = f"AttachmentEncoded/Attachment[{found[0]}]" if found else "AttachmentEncoded"
+        pdfs = pkg.pdf_files()
+        main_name = pdfs[0].path if pdfs else "AttachmentEncoded"
         result = self.validate(pdfs, main_name)
         item.reports[self.name] = {
             "policy": self.policy,
@@ -77,12 +73,13 @@ class SignaturesCheck:
         item.facts[SIGNER_FACTS] = result.signers
         return result.findings
 
-    def validate(self, pdfs: list[tuple[str, str, bytes]], main_name: str) -> SignatureResult:
-        """Validate each (name, file name, bytes) PDF, then apply the policy: the hub's check
-        of one package, and `axis check` on a package or a bare PDF."""
+    def validate(self, pdfs: list[PdfFile], main_name: str) -> SignatureResult:
+        """Validate each PDF, then apply the policy: the hub's check of one package, and
+        `axis check` on a package or a bare PDF."""
         reports, documents, signers = [], [], []
-        for name, file_name, data in pdfs:
-            report = validate_pdf(data, self.config)
+        for pdf in pdfs:
+            name, file_name = pdf.path, pdf.name
+            report = validate_pdf(pdf.data, self.config)
             reports.append((name, report))
             documents.append(
                 {

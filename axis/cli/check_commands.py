@@ -26,6 +26,7 @@ from rich.console import Console
 from rich.table import Table
 
 from formats.findings import Finding
+from formats.model import PdfFile
 from formats.rules import (
     PolicyError,
     RuleContext,
@@ -146,7 +147,7 @@ def _check_bytes(
         findings = check_pdf_only(text, policy=policy)
         if checker is None:
             return findings, None
-        sigs = checker.validate([("pdf", "", data)], "pdf")
+        sigs = checker.validate([PdfFile("pdf", "", data)], "pdf")
         return sigs.findings + findings, sigs
     from formats.edxml import parse
 
@@ -166,20 +167,14 @@ def _check_bytes(
         )
         return findings, None
     found = main_pdf(pkg)
-    text = extract_pdf_text(found[1].data) if found else None
+    text = extract_pdf_text(found.data) if found else None
     sigs = None
     if checker is not None:
-        pdfs = [
-            (f"AttachmentEncoded/Attachment[{i}]", att.name, att.data)
-            for i, att in enumerate(pkg.attachments, 1)
-            if att.is_pdf
-        ]
-        main_name = f"AttachmentEncoded/Attachment[{found[0]}]" if found else "AttachmentEncoded"
-        sigs = checker.validate(pdfs, main_name)
+        sigs = checker.validate(pkg.pdf_files(), found.path if found else "AttachmentEncoded")
         findings += sigs.findings
         signers = sigs.signers
     else:
-        signers = signer_facts_from_pdf(found[1].data, found[0]) if found else []
+        signers = signer_facts_from_pdf(found.data, found.path) if found else []
     findings += check_package(pkg, pdf_texts=text, signers=signers, ctx=ctx, policy=policy)
     if checker is None and signers and not policy.all_off:
         findings.append(
@@ -224,7 +219,9 @@ def _signature_rows(sigs: SignatureResult) -> list[dict]:
     return rows
 
 
-def signer_facts_from_pdf(data: bytes, attachment_index: int = 1) -> list[SignerFacts]:
+def signer_facts_from_pdf(
+    data: bytes, pdf_path: str = "AttachmentEncoded/Attachment[1]"
+) -> list[SignerFacts]:
     """Who signed the PDF, read from its signature dictionaries (no validation here)."""
     try:
         from pyhanko.pdf_utils.reader import PdfFileReader
@@ -244,7 +241,7 @@ def signer_facts_from_pdf(data: bytes, attachment_index: int = 1) -> list[Signer
                     subject_fields=subject,
                     key_sha256=hashlib.sha256(cert.public_key.dump()).hexdigest(),
                     cert_sha256=cert.sha256.hex(),
-                    path=f"AttachmentEncoded/Attachment[{attachment_index}]/signature[{i}]",
+                    path=f"{pdf_path}/signature[{i}]",
                 )
             )
         return facts

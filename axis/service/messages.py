@@ -266,6 +266,7 @@ def _agency_known(hub: Hub, known: set[str]):
     memo = dict.fromkeys(known, True)
 
     def lookup(code: str) -> bool:
+        code = code.upper()  # codes are compared without regard to case
         if code not in memo:
             with hub.db.read() as session:
                 memo[code] = session.get(Agency, code) is not None

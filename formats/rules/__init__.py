@@ -2,7 +2,7 @@
 
 The hub calls, once per document package::
 
-    text = extract_pdf_text(att.data) if (found := main_pdf(pkg)) and (att := found[1]) else None
+    text = extract_pdf_text(found.data) if (found := main_pdf(pkg)) else None
     findings = check_package(pkg, pdf_texts=text, signers=facts, ctx=ctx, policy=policy)
 
 Every finding has a stable `RULE_*` code (see `RULES`) and a message a clerk can act on.

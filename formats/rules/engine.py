@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from formats.findings import Finding
-from formats.model import Attachment, DocumentPackage
+from formats.model import DocumentPackage, PdfFile
 from formats.rules.certificates import check_signers
 from formats.rules.context import RuleContext, SignerFacts
 from formats.rules.envelope import check_envelope
@@ -16,17 +16,15 @@ from formats.rules.references import check_references
 from formats.rules.report import FindingList
 
 
-def main_pdf(pkg: DocumentPackage) -> tuple[int, Attachment] | None:
-    """(1-based index, attachment) of the document itself: the first PDF attachment."""
-    for i, att in enumerate(pkg.attachments, 1):
-        if att.is_pdf:
-            return i, att
-    return None
+def main_pdf(pkg: DocumentPackage) -> PdfFile | None:
+    """The document itself: the package's first PDF (DocumentPackage.pdf_files)."""
+    pdfs = pkg.pdf_files()
+    return pdfs[0] if pdfs else None
 
 
 def pdf_path(pkg: DocumentPackage) -> str:
     found = main_pdf(pkg)
-    return f"AttachmentEncoded/Attachment[{found[0] if found else 1}]"
+    return found.path if found else "AttachmentEncoded/Attachment[1]"
 
 
 def check_package(
@@ -39,7 +37,7 @@ def check_package(
 ) -> list[Finding]:
     """Every Decree 30 rule on one document package; findings in a stable order.
 
-    `pdf_texts` is `extract_pdf_text(main_pdf(pkg)[1].data)` (None when there is no PDF);
+    `pdf_texts` is `extract_pdf_text(main_pdf(pkg).data)` (None when there is no PDF);
     `signers` the signer facts of the signature report (may be empty).
     """
     if policy.all_off or not isinstance(pkg, DocumentPackage):

@@ -99,16 +99,20 @@ def check_document_id(pkg: DocumentPackage, out: FindingList) -> None:
     path = f"{H}/DocumentId"
     parts = doc_id.split(",", 2)
     if len(parts) != 3 or "/" not in parts[2]:
+        # Systems on the national axis identify documents by UUIDs and other forms of their
+        # own: a DocumentId that claims nothing cannot contradict the envelope, so it is only
+        # a warning; one in the conventional form is held to what it claims (below).
         out.add(
             "RULE_DOCUMENT_ID_MISMATCH",
             path,
-            f'DocumentId "{doc_id}" is not of the form "OrganId,yyyy/MM/dd,number/symbol" '
-            '(e.g. "000.00.00.H53,2020/01/05,05/QĐ-UBND").',
+            f'DocumentId "{doc_id}" is not of the conventional form "OrganId,yyyy/MM/dd,'
+            'number/symbol" (e.g. "000.00.00.H53,2020/01/05,05/QĐ-UBND"); it is kept as sent.',
+            severity="warning",
         )
         return
     organ, day, code = (p.strip() for p in parts)
     problems = []
-    if organ != pkg.sender.organ_id.strip():
+    if organ.casefold() != pkg.sender.organ_id.strip().casefold():
         problems.append(f'agency "{organ}" but From/OrganId is "{pkg.sender.organ_id}"')
     parsed, ok = as_date(day)
     if not ok:
@@ -196,8 +200,13 @@ def check_agencies(pkg: DocumentPackage, ctx: RuleContext, out: FindingList) -> 
         if not code:
             continue  # missing sender/recipient codes are reported as missing fields
         if problem := code_problem(code):
-            out.add("RULE_AGENCY_CODE_FORMAT", path, f"Agency code {problem}.")
-            continue
+            # Codes are compared without regard to case, so a lower-case code still routes:
+            # worth telling the sender, not worth refusing the document.
+            lower_only = is_valid_agency_code(code.upper())
+            severity = "warning" if lower_only else None
+            out.add("RULE_AGENCY_CODE_FORMAT", path, f"Agency code {problem}.", severity)
+            if not lower_only:
+                continue
         if not in_directory or not check_known or offline or code in seen:
             continue
         seen.add(code)

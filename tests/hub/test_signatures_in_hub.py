@@ -3,6 +3,9 @@ test PKI (certomancer: OCSP, CRL, TSA on 127.0.0.1), and refuses what the policy
 
 from __future__ import annotations
 
+import io
+import zipfile
+
 import pytest
 
 from formats.edxml import build_document
@@ -102,3 +105,43 @@ def test_policy_off_validates_and_reports_but_never_refuses(tmp_path, database_u
         response = _send(hub, key, signed["forged"])
         assert response.status_code == 202, response.text
         assert "SIG_HASH_FAILURE" in {f["code"] for f in response.json()["findings"]}
+
+
+def _zipped_the_sdk_way(name: str, pdf: bytes):
+    """The national SDK zips each file and keeps its name (PROTOCOL.md §10)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(name, pdf)
+    return make_attachment(name, buffer.getvalue(), "application/zip")
+
+
+def test_a_pdf_zipped_the_sdk_way_is_judged_like_any_other(tmp_path, database_url, pki, signed):
+    with _hub(tmp_path, database_url, pki, "strict") as hub:
+        key = hub.add_agency(SENDER)
+        hub.add_agency(RECIPIENT)
+
+        def send(pdf: bytes, number: str):
+            pkg = make_document(
+                sender=SENDER,
+                recipients=[RECIPIENT],
+                number=number,
+                attachments=[_zipped_the_sdk_way("qd.pdf", pdf)],
+            )
+            with hub.client(key) as c:
+                return c.post(
+                    "/v1/messages",
+                    content=build_document(pkg),
+                    headers={"Content-Type": "application/xml"},
+                )
+
+        forged = send(signed["forged"], "30")
+        assert forged.status_code == 422, forged.text
+        assert "SIG_HASH_FAILURE" in _codes(forged)
+
+        good = send(signed["leader"], "31")
+        assert good.status_code == 202, good.text
+        with hub.client(key) as c:
+            report = c.get(f"/v1/messages/{good.json()['id']}/report").json()
+        [doc] = report["signatures"]["documents"]
+        assert doc["name"] == "AttachmentEncoded/Attachment[1]/entry[1]"
+        assert doc["attachment_name"] == "qd.pdf" and doc["indication"] == "TOTAL_PASSED"

@@ -201,6 +201,7 @@ CASES = [
         "RULE_DOCUMENT_ID_MISMATCH",
         True,
         setattr_("document_id", "000.00.00.G22,2024/01/05,05/QĐ-UBND"),
+        severity="error",
     ),
     Case(
         "id other date",
@@ -220,7 +221,28 @@ CASES = [
         True,
         setattr_("document_id", "000.00.00.H26,2024/01/05,05/KH-UBND"),
     ),
-    Case("id malformed", "RULE_DOCUMENT_ID_MISMATCH", True, setattr_("document_id", "05/QĐ-UBND")),
+    # A DocumentId of another form claims nothing: kept, and the sender is told (real systems
+    # on the national axis send UUIDs).
+    Case(
+        "id malformed",
+        "RULE_DOCUMENT_ID_MISMATCH",
+        True,
+        setattr_("document_id", "05/QĐ-UBND"),
+        severity="warning",
+    ),
+    Case(
+        "id uuid",
+        "RULE_DOCUMENT_ID_MISMATCH",
+        True,
+        setattr_("document_id", "0b4b0b43-5b0e-4f5c-9a44-52a1f2d9c7aa"),
+        severity="warning",
+    ),
+    Case(
+        "id agency lower case",
+        "RULE_DOCUMENT_ID_MISMATCH",
+        False,
+        setattr_("document_id", "000.00.00.h26,2024/01/05,05/QĐ-UBND"),
+    ),
     Case(
         "id bare number",
         "RULE_DOCUMENT_ID_MISMATCH",
@@ -275,8 +297,21 @@ CASES = [
     Case("hỏa tốc hẹn giờ", "RULE_PRIORITY_RANGE", False, setattr_("other.priority", 4)),
     Case("no priority", "RULE_PRIORITY_RANGE", False, setattr_("other.priority", None)),
     # --- agencies -----------------------------------------------------------------------
-    Case("lower case", "RULE_AGENCY_CODE_FORMAT", True, recipients("000.00.00.g06")),
-    Case("name not code", "RULE_AGENCY_CODE_FORMAT", True, recipients("Bộ Tài chính")),
+    # Codes compare without regard to case: a lower-case code routes, so it is only a warning.
+    Case(
+        "lower case",
+        "RULE_AGENCY_CODE_FORMAT",
+        True,
+        recipients("000.00.00.g06"),
+        severity="warning",
+    ),
+    Case(
+        "name not code",
+        "RULE_AGENCY_CODE_FORMAT",
+        True,
+        recipients("Bộ Tài chính"),
+        severity="error",
+    ),
     Case("space", "RULE_AGENCY_CODE_FORMAT", True, recipients("000.00.00 G06")),
     Case("enterprise code", "RULE_AGENCY_CODE_FORMAT", False, recipients("0101234567")),
     Case("not in directory", "RULE_AGENCY_UNKNOWN", True, recipients("000.00.00.G99")),

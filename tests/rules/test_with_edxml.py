@@ -11,8 +11,8 @@ def _check_bytes(data: bytes):
     result = parse(data)
     assert result.package is not None, result.findings
     pkg = result.package
-    index, pdf = main_pdf(pkg)
-    assert index == 1
+    pdf = main_pdf(pkg)
+    assert pdf.path == "AttachmentEncoded/Attachment[1]"
     return check_package(
         pkg,
         pdf_texts=extract_pdf_text(pdf.data),
@@ -39,4 +39,4 @@ def test_main_pdf_skips_other_attachments() -> None:
     from tests.factories import make_attachment
 
     pkg.attachments.insert(0, make_attachment("bang-ke.xlsx", b"PK\x03\x04", "application/zip"))
-    assert main_pdf(pkg)[0] == 2
+    assert main_pdf(pkg).path == "AttachmentEncoded/Attachment[2]"
