@@ -277,33 +277,69 @@ _PAGE_SKIP = {"/Parent", "/Annots", "/StructParents", "/Tabs"}
 _INVISIBLE_FLAGS = 2 | 32
 
 
-def visible_change(reader: PdfFileReader, signed_revision: int) -> str | None:
-    """How what a reader shows differs between the signed revision and the file's last one,
-    or None when the pages, their content, resources and geometry, and their visible
-    annotations (other than signature fields) are the same. Objects are compared by value, not
-    by number, so an identical copy at a new number is no change, while anything reached from
-    a page that was rewritten, or a dangling reference defined later, is.
+def visible_change(
+    reader: PdfFileReader, signed_revision: int, until_revision: int | None = None
+) -> str | None:
+    """How what a reader shows differs between the signed revision and a later one (the
+    file's last by default), or None when the pages, their content, resources and geometry,
+    and their visible annotations (other than signature fields) are the same. Objects are
+    compared by value, not by number, so an identical copy at a new number is no change, while
+    anything reached from a page that was rewritten, or a dangling reference defined later, is.
     Raises on a structure it cannot walk (the caller reports that as undecided)."""
+    found = _difference(reader, signed_revision, until_revision)
+    return found[0] if found else None
+
+
+def countersigned_annotations(
+    reader: PdfFileReader, signed_revision: int, later_signatures: Iterable[int]
+) -> tuple[str, int] | None:
+    """(what was added, the later signature's revision) when every visible change since
+    `signed_revision` is an annotation added before a later signature signed the file and
+    nothing shown changed after it; else None.
+
+    This is how Vietnamese offices issue a document: the leader signs, then the clerk stamps
+    the number and date (often as an annotation) and the agency's seal signature covers that
+    revision. The seal vouches for what was added; a change no later signature covers still
+    fails."""
+    for later in sorted(r for r in later_signatures if r > signed_revision):
+        if _difference(reader, later, None) is not None:
+            continue  # something shown changed after that signature too
+        found = _difference(reader, signed_revision, later)
+        if found is not None and found[1]:
+            return found[0], later
+        return None
+    return None
+
+
+def _difference(
+    reader: PdfFileReader, signed_revision: int, until_revision: int | None
+) -> tuple[str, bool] | None:
+    """(the first visible difference, whether every difference is an added annotation)."""
     old = reader.get_historical_resolver(signed_revision)
-    new = reader.get_historical_resolver(reader.xrefs.total_revisions - 1)
+    last = reader.xrefs.total_revisions - 1 if until_revision is None else until_revision
+    new = reader.get_historical_resolver(last)
     old_pages, new_pages = _page_refs(old), _page_refs(new)
     if len(old_pages) != len(new_pages):
-        return f"the page count changed from {len(old_pages)} to {len(new_pages)}"
+        return f"the page count changed from {len(old_pages)} to {len(new_pages)}", False
     cmp = _Compare(old, new)
+    first_added: str | None = None
     for n, (old_ref, new_ref) in enumerate(zip(old_pages, new_pages, strict=True), start=1):
         old_page, new_page = old(old_ref), new(new_ref)
         for key in set(old_page.keys()) | set(new_page.keys()):
             if key in _PAGE_SKIP or key in _INHERITED:
                 continue
             if not cmp.same(_raw(old_page, key), _raw(new_page, key)):
-                return f"page {n}: {key} changed"
+                return f"page {n}: {key} changed", False
         for key in _INHERITED:
             if not cmp.same(_inherited(old_page, key), _inherited(new_page, key)):
-                return f"page {n}: {key} changed"
-        reason = _annotation_change(cmp, old_page, new_page)
-        if reason:
-            return f"page {n}: {reason}"
-    return None
+                return f"page {n}: {key} changed", False
+        change = _annotation_change(cmp, old_page, new_page)
+        if change is not None:
+            reason, added = change
+            if not added:
+                return f"page {n}: {reason}", False
+            first_added = first_added or f"page {n}: {reason}"
+    return (first_added, True) if first_added else None
 
 
 def _page_refs(res: HistoricalResolver) -> list[generic.Reference]:
@@ -420,7 +456,8 @@ def _annots(page: generic.DictionaryObject) -> list:
     return [arr.raw_get(i) for i in range(len(arr))]
 
 
-def _annotation_change(cmp: _Compare, old_page, new_page) -> str | None:
+def _annotation_change(cmp: _Compare, old_page, new_page) -> tuple[str, bool] | None:
+    """(what changed, whether it is only visible annotations added), or None."""
     old_annots = {
         a.reference: a for a in _annots(old_page) if isinstance(a, generic.IndirectObject)
     }
@@ -429,17 +466,18 @@ def _annotation_change(cmp: _Compare, old_page, new_page) -> str | None:
     }
     for ref in old_annots:
         if ref not in new_annots and _visible(cmp.old(ref)):
-            return "a visible annotation was removed"
+            return "a visible annotation was removed", False
+    added = None
     for ref, ind in new_annots.items():
         annot = cmp.new(ref)
         if _is_signature_widget(annot) or not _visible(annot):
             continue
         what = f"a visible {str(_get(annot, '/Subtype') or '/Annot').lstrip('/')} annotation"
         if ref not in old_annots:
-            return f"{what} was added"
-        if not cmp.same(old_annots[ref], ind):
-            return f"{what} was changed"
-    return None
+            added = added or f"{what} was added"
+        elif not cmp.same(old_annots[ref], ind):
+            return f"{what} was changed", False
+    return (added, True) if added else None
 
 
 def _is_signature_widget(annot) -> bool:
@@ -478,6 +516,7 @@ __all__ = [
     "NewOrphansRule",
     "TrailerExtrasRule",
     "UnreachableFreedRule",
+    "countersigned_annotations",
     "explain",
     "visible_change",
 ]

@@ -61,6 +61,8 @@ class SignatureReport:
     pades_level: str | None = None  # B-B | B-T | B-LT | B-LTA, None for non-PAdES
     subfilter: str | None = None
     findings: list[Finding] = field(default_factory=list)
+    # the index of a later signature that covers annotations added after this one
+    countersigned_by: int | None = None
 
     @property
     def passed(self) -> bool:

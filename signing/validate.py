@@ -30,6 +30,7 @@ from asn1crypto import x509
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.ades.report import AdESFailure
 from pyhanko.sign.diff_analysis import ModificationLevel, SuspiciousModification
+from pyhanko.sign.fields import MDPPerm
 from pyhanko.sign.validation import (
     DocumentSecurityStore,
     SignatureCoverageLevel,
@@ -325,6 +326,7 @@ def _validate_into(rep: PdfReport, data: bytes, cfg: ValidationConfig, deadline)
                 _timed_out(rep, cfg.time_limit or 0)
                 return
             rep.signatures.append(_one(i, es, vc, eng, doc))
+        _uphold_countersignatures(rep.signatures)
         rep.signatures.extend(unsupported)
     finally:
         if cfg.allow_fetching:
@@ -407,6 +409,7 @@ class _DocFacts:
     timestamp_revisions: list[int]
     reader: PdfFileReader
     extra_certs: list[x509.Certificate]
+    signature_revisions: dict[int, int]  # signed revision -> index of a signature (not a timestamp)
 
     @classmethod
     def collect(cls, reader: PdfFileReader, embedded, extra) -> _DocFacts:
@@ -418,17 +421,19 @@ class _DocFacts:
                 revinfo = bool(dss.get("/OCSPs") or dss.get("/CRLs"))
         except Exception:
             revinfo = False
-        ts_revs = []
-        for es in embedded:
+        ts_revs, sig_revs = [], {}
+        for i, es in enumerate(embedded, start=1):
             try:
                 if (
                     es.sig_object_type == "/DocTimeStamp"
                     or es.sig_object.get("/SubFilter") == "/ETSI.RFC3161"
                 ):
                     ts_revs.append(es.signed_revision)
+                else:
+                    sig_revs[es.signed_revision] = i
             except Exception:
                 continue
-        return cls(revinfo, ts_revs, reader, extra)
+        return cls(revinfo, ts_revs, reader, extra, sig_revs)
 
 
 # -- one signature ---------------------------------------------------------------------------
@@ -610,9 +615,13 @@ def _one(i: int, es: EmbeddedPdfSignature, vc, eng: _Engine, doc: _DocFacts) -> 
         kind_, why = modifications.explain(diff)
         try:
             shown = modifications.visible_change(doc.reader, es.signed_revision)
+            if shown is not None and _countersigned(sr, es, doc, path):
+                shown, kind_ = None, "countersigned"
         except Exception as exc:
             shown, why = None, f"{why}; the pages could not be compared: {_short(exc)}"
-        if shown is not None:
+        if kind_ == "countersigned":
+            pass
+        elif shown is not None:
             return _fail(
                 sr,
                 TOTAL_FAILED,
@@ -621,21 +630,24 @@ def _one(i: int, es: EmbeddedPdfSignature, vc, eng: _Engine, doc: _DocFacts) -> 
                 path,
                 f"the document was modified after signing: {shown}",
             )
-        undecided = True
-        sr.findings.append(
-            Finding.warning(
-                "SIG_MODIFICATION_UNDECIDED",
-                path,
-                "changes made after signing could not be classified "
-                f"({'analysis failed' if kind_ == 'failed' else 'unexplained update'}: {why}); "
-                "the pages, their content and visible annotations are unchanged",
+        else:
+            undecided = True
+            sr.findings.append(
+                Finding.warning(
+                    "SIG_MODIFICATION_UNDECIDED",
+                    path,
+                    "changes made after signing could not be classified "
+                    f"({'analysis failed' if kind_ == 'failed' else 'unexplained update'}: "
+                    f"{why}); the pages, their content and visible annotations are unchanged",
+                )
             )
-        )
     elif level is not None and ModificationLevel.FORM_FILLING <= level < ModificationLevel.OTHER:
         # pyHanko allows form filling and annotations after an approval signature; a hub
         # must not: a field value or comment drawn over the page changes what was signed
         try:
             shown = modifications.visible_change(doc.reader, es.signed_revision)
+            if shown is not None and _countersigned(sr, es, doc, path):
+                shown = None
         except Exception:
             shown = None  # pyHanko explained every update; nothing more to say
         if shown is not None:
@@ -647,7 +659,7 @@ def _one(i: int, es: EmbeddedPdfSignature, vc, eng: _Engine, doc: _DocFacts) -> 
                 path,
                 f"the document was modified after signing: {shown}",
             )
-    if undecided:
+    if undecided or sr.countersigned_by:
         pass
     elif (
         level is not None
@@ -759,7 +771,8 @@ def _one(i: int, es: EmbeddedPdfSignature, vc, eng: _Engine, doc: _DocFacts) -> 
                 path,
                 "the signature timestamp is not valid or not trusted",
             )
-        if not status.bottom_line and not waived and not undecided:
+        # pyHanko's bottom line counts the covered annotations (judged above) against it
+        if not status.bottom_line and not (waived or undecided or sr.countersigned_by):
             return _fail(
                 sr,
                 INDETERMINATE,
@@ -862,6 +875,50 @@ def _revoked_before_poe(status) -> bool:
     tsv = status.timestamp_validity
     poe = tsv.timestamp if tsv is not None and tsv.valid and tsv.trusted else datetime.now(UTC)
     return details.revocation_date <= poe
+
+
+def _countersigned(sr: SignatureReport, es, doc: _DocFacts, path: str) -> bool:
+    """True, with a warning, when what changed since this signature is annotations added
+    before a later signature that covers them (the leader signs, the clerk stamps the number,
+    the agency's seal signs): see modifications.countersigned_annotations. That later
+    signature must hold: `_uphold_countersignatures` fails this one if it does not."""
+    mdp = es.docmdp_level
+    if mdp is not None and mdp < MDPPerm.ANNOTATE:
+        return False  # a certification signature that forbids annotations is obeyed
+    found = modifications.countersigned_annotations(
+        doc.reader, es.signed_revision, doc.signature_revisions
+    )
+    if found is None:
+        return False
+    what, later = found
+    sr.countersigned_by = doc.signature_revisions[later]
+    sr.findings.append(
+        Finding.warning(
+            "SIG_ANNOTATED_BEFORE_COUNTERSIGNATURE",
+            path,
+            f"added after this signature ({what}), before signature {sr.countersigned_by} "
+            "signed the document: that signature vouches for the addition",
+        )
+    )
+    return True
+
+
+def _uphold_countersignatures(signatures: list[SignatureReport]) -> None:
+    """A signature accepted because a later one covers what was added fails with it."""
+    by_index = {s.index: s for s in signatures}
+    for sr in signatures:
+        later = by_index.get(sr.countersigned_by) if sr.countersigned_by else None
+        if later is not None and later.indication == TOTAL_FAILED and sr.passed:
+            path = next((f.path for f in sr.findings), "")
+            _fail(
+                sr,
+                TOTAL_FAILED,
+                "FORMAT_FAILURE",
+                "SIG_MODIFIED_AFTER_SIGNING",
+                path,
+                f"the document was modified after signing, and signature {later.index}, "
+                "which would vouch for the change, failed",
+            )
 
 
 def _fail(sr: SignatureReport, ind: Indication, sub: str, code: str, path: str, msg: str):

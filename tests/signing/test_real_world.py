@@ -87,6 +87,46 @@ def test_visible_changes_after_signing_are_caught(
     assert pdfsig(data, tmp_path) == ["Signature is Valid."]
 
 
+def test_number_stamped_between_leader_and_seal_is_vouched_for_by_the_seal(
+    orphan_signed, pki, offline_config, tmp_path
+):
+    """How Vietnamese offices issue a document: the leader signs, the clerk stamps the number
+    and date as an annotation, and the agency's seal signs the result. pdfsig and DSS accept
+    it (DSS warns); axis accepts it with a warning naming the signature that covers it."""
+    signed, _ = orphan_signed
+    stamped = annotation_after_signing(signed, "Số: 05/QĐ-UBND ngày 05/01/2024")
+    sealed = sign_pdf(stamped, signer(pki, "agency"))
+    rep = validate_pdf(sealed, offline_config)
+    assert rep.indication == TOTAL_PASSED, rep.render_summary()
+    leader, seal = rep.signatures
+    assert leader.countersigned_by == 2 and seal.countersigned_by is None
+    (warning,) = [f for f in leader.findings if f.code == "SIG_ANNOTATED_BEFORE_COUNTERSIGNATURE"]
+    assert "FreeText annotation was added" in warning.message and warning.severity == "warning"
+    assert pdfsig(sealed, tmp_path) == ["Signature is Valid.", "Signature is Valid."]
+
+
+@pytest.mark.parametrize(
+    "attack",
+    ["annotation after the seal", "content changed before the seal", "seal forged"],
+)
+def test_a_countersignature_covers_only_added_annotations(
+    orphan_signed, pki, offline_config, attack
+):
+    signed, _ = orphan_signed
+    if attack == "annotation after the seal":
+        sealed = sign_pdf(annotation_after_signing(signed, "05/QĐ"), signer(pki, "agency"))
+        data = annotation_after_signing(sealed)
+    elif attack == "content changed before the seal":
+        emptied = free_objects(signed, [page_content_idnum(signed)])
+        data = sign_pdf(annotation_after_signing(emptied, "05/QĐ"), signer(pki, "agency"))
+    else:  # the stamp changed after the seal signed it: only the seal's digest breaks
+        sealed = sign_pdf(annotation_after_signing(signed, "SO 05"), signer(pki, "agency"))
+        data = sealed.replace(b"SO 05", b"SO 06")
+    rep = validate_pdf(data, offline_config)
+    assert rep.signatures[0].indication == TOTAL_FAILED, rep.render_summary()
+    assert "SIG_MODIFIED_AFTER_SIGNING" in [f.code for f in rep.signatures[0].findings]
+
+
 def _sig_contents(data: bytes, index: int) -> bytes:
     from pyhanko.pdf_utils.reader import PdfFileReader
 
