@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import uuid
 import zipfile
 from pathlib import Path
 
@@ -51,10 +52,14 @@ def _exchange(parties) -> dict:
     return {"receipt": receipt, "ack": ack.json(), "done": done.json(), "reg": reg.json()}
 
 
-def _openssl_cms(tmp: Path, body: bytes, sig: bytes, cert_der: bytes) -> subprocess.Popen:
+def _openssl_cms(
+    tmp: Path, body: bytes, sig: bytes, cert_der: bytes, chain: bytes = b""
+) -> subprocess.Popen:
+    """openssl's verdict on a receipt; `chain` (PEM) when the hub's certificate is issued by a
+    CA rather than self-signed."""
     (tmp / "r.json").write_bytes(body)
     (tmp / "r.p7s").write_bytes(sig)
-    (tmp / "hub.pem").write_bytes(rc.pem(cert_der))
+    (tmp / "hub.pem").write_bytes(chain or rc.pem(cert_der))
     return subprocess.run(
         ["openssl", "cms", "-verify", "-binary", "-inform", "DER", "-in", tmp / "r.p7s",
          "-content", tmp / "r.json", "-CAfile", tmp / "hub.pem", "-purpose", "any",
@@ -373,3 +378,53 @@ def test_rotating_the_hub_key_keeps_old_evidence_verifiable(live, parties):
     _sealed(live)
     report = evidence.verify_log(live.hub)
     assert report.ok and report.heads == 2, report.findings
+
+
+def test_a_hub_key_on_a_pkcs11_token_signs_receipts_and_bundles(
+    evidence_env, pki, tmp_path, monkeypatch
+):
+    """AXIS_HUB_KEY names a spec of a key held on a PKCS#11 token (SoftHSM2): the hub never
+    sees the key, and what it signs verifies with openssl and offline like a file key's."""
+    from tests.signing.hsm import TokenSpec, make_tokens
+
+    [token] = make_tokens(
+        tmp_path / "hsm",
+        [
+            TokenSpec(
+                f"axis-hub-{uuid.uuid4().hex[:12]}", "hub", pki.key["agency"], pki.cert["agency"]
+            )
+        ],
+    ).values()
+    monkeypatch.setenv("AXIS_TEST_HUB_PIN", token.pin)
+    spec = tmp_path / "hub-key.json"
+    spec.write_text(
+        json.dumps(
+            {
+                "hub_key": {
+                    "pkcs11_module": token.module,
+                    "token": token.label,
+                    "key": token.key_label,
+                    "pin_env": "AXIS_TEST_HUB_PIN",
+                }
+            }
+        )
+    )
+    with LiveHub.start({**evidence_env, "AXIS_HUB_KEY": str(spec)}) as live:
+        from tests.hub.conftest import Party
+
+        parties = {}
+        for code in [SENDER, *RECIPIENTS]:
+            key = live.add_agency(code)
+            parties[code] = Party(code, key, live.client(key))
+        bundle, answers = _bundle(live, parties)
+        for p in parties.values():
+            p.http.close()
+    cert = _der(pki.cert["agency"])
+    signed = answers["receipt"]["evidence"]
+    body, sig = signed["receipt"].encode(), base64.b64decode(signed["signature"])
+    assert json.loads(body)["hub"] == rc.sha256_hex(cert)
+    chain = pki.trust_root.read_bytes() + pki.intermediate.read_bytes()
+    done = _openssl_cms(tmp_path, body, sig, cert, chain)
+    assert done.returncode == 0, done.stderr
+    report = verify_bundle(bundle, [cert], [_der(pki.trust_root)])
+    assert report.verdict == "valid", report.findings
