@@ -38,8 +38,12 @@ class ExportProblem:
     bag: str
     record_id: int
     name: str
-    problem: str  # missing | altered
+    problem: str  # missing | altered | evidence
     detail: str = ""
+
+
+# record (a row of `records`, as a dict) -> {file name: bytes}; see export_bags
+EvidenceFiles = Callable[[dict], dict[str, bytes]]
 
 
 @dataclass
@@ -182,6 +186,7 @@ def _write_bag(
     result: ExportResult,
     progress: Callable[[int], None] | None,
     on_bag: Callable[[str, list[int]], None] | None,
+    evidence: EvidenceFiles | None = None,
 ) -> None:
     final = out_dir / bag_name
     partial = out_dir / f".partial-{bag_name}"
@@ -230,6 +235,18 @@ def _write_bag(
                 paths[o["id"]] = "data/" + rel
                 result.objects += 1
                 result.bytes += size
+            if evidence is not None:
+                try:
+                    extra = evidence(rec)
+                except Exception as exc:  # noqa: BLE001 - reported, the bag is not written
+                    result.problems.append(
+                        ExportProblem(bag_name, record_id, "evidence", "evidence", str(exc)[:300])
+                    )
+                    extra = {}
+                for name, data in extra.items():
+                    rel = f"{prefix}/evidence/{_safe(name)}"
+                    (partial / rel).parent.mkdir(parents=True, exist_ok=True)
+                    (partial / rel).write_bytes(data)
             _document_element(root, ordinal, rec, objs, recips, evts, paths)
             exported.append(record_id)
             if progress:
@@ -294,6 +311,7 @@ def export_bags(
     actor: str,
     progress: Callable[[int], None] | None = None,
     on_bag: Callable[[str, list[int]], None] | None = None,
+    evidence: EvidenceFiles | None = None,
 ) -> ExportResult:
     """Write one BagIt bag per record (`record-<id>`) or per file code into `out_dir`.
     Records are those listed, else those matching `query` (default: all). A bag with a
@@ -302,7 +320,10 @@ def export_bags(
     Each exported record gets an "export" event: on `conn` by default, or through
     `on_bag(bag_name, record_ids)` — give that to write each bag's events in a short
     transaction of its own, so a long export never holds the database's write lock (SQLite)
-    while the hub is accepting documents."""
+    while the hub is accepting documents.
+
+    `evidence(record)` gives files proving the record's exchange (the hub's evidence bundle),
+    written under `evidence/` in the record's bag; if it fails, the bag is not written."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     result = ExportResult()
@@ -322,6 +343,7 @@ def export_bags(
                 result=result,
                 progress=progress,
                 on_bag=on_bag,
+                evidence=evidence,
             )
         return result
     if per != "file_code":
@@ -346,6 +368,7 @@ def export_bags(
                 result=result,
                 progress=progress,
                 on_bag=on_bag,
+                evidence=evidence,
             )
         return result
     where = conditions(conn, query or Query())
@@ -366,6 +389,7 @@ def export_bags(
             result=result,
             progress=progress,
             on_bag=on_bag,
+            evidence=evidence,
         )
     return result
 

@@ -32,6 +32,7 @@ from archive import export as export_mod
 from archive import records
 from archive.search import Query, search
 from archive.store import ObjectStore, StoreError, StoreUnavailable
+from axis.service import evidence_bundle
 
 app = typer.Typer(
     help="The archive: search, view, download, export (BagIt), audit and disposition.",
@@ -45,6 +46,7 @@ err = Console(stderr=True)
 class Context:
     engine: Engine  # reads (a plain BEGIN on SQLite: never blocks the hub)
     store: ObjectStore
+    hub: Any = None  # axis.service.context.Hub, for what needs more than the catalog
 
     @property
     def writer(self) -> Engine:
@@ -58,7 +60,7 @@ def get_context() -> Context:
     from axis.cli.main import _hub
 
     hub = _hub()
-    return Context(engine=hub.db.engine, store=hub.store)
+    return Context(engine=hub.db.engine, store=hub.store, hub=hub)
 
 
 def _actor(actor: str | None) -> str:
@@ -314,6 +316,7 @@ def export_command(
             actor=who,
             progress=lambda n: bar.advance(task, n),
             on_bag=logged,
+            evidence=evidence_bundle.for_archive(ctx.hub) if ctx.hub is not None else None,
         )
     console.print(
         f"{result.bag_count} bag(s), {result.records} record(s), {result.objects} object(s), "

@@ -29,6 +29,7 @@ from archive.export import count_matching, export_bags
 from archive.search import Query, decode_cursor, search
 from archive.store import ObjectMissing, StoreError, StoreUnavailable
 from axis.domain import Forbidden, HubError, NotFound, Principal, Rejected, Unavailable
+from axis.service import evidence_bundle
 from axis.service.context import Hub
 from axis.service.sealing import document_history
 
@@ -255,7 +256,14 @@ def export_zip(
         bags = workdir / "bags"
         with hub.db.read() as session:
             result = export_bags(
-                session, hub.store, bags, query=query, per=per, actor=actor, on_bag=logged
+                session,
+                hub.store,
+                bags,
+                query=query,
+                per=per,
+                actor=actor,
+                on_bag=logged,
+                evidence=evidence_bundle.for_archive(hub),
             )
         zip_path = workdir / "export.zip"
         with zipfile.ZipFile(zip_path, "w", zipfile.ZIP_DEFLATED) as zf:

@@ -27,6 +27,7 @@ import contextlib
 import io
 import json
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -35,7 +36,7 @@ from sqlalchemy import select
 
 from axis.adapters.evidence_tables import EvidenceCert, EvidenceEntry, EvidenceHead
 from axis.adapters.tables import Message
-from axis.domain import VIETNAM, Principal, Unavailable, utcnow
+from axis.domain import VIETNAM, NotFound, Principal, Unavailable, utcnow
 from axis.service.context import Hub
 from axis.service.evidence import entry_digest, evidence_of, head_body, seal
 from formats.model import STATUS_CODES
@@ -67,14 +68,37 @@ def _visible(hub: Hub, principal: Principal, message_id: str) -> tuple[str, Mess
     return visible(hub, principal, message_id)
 
 
-def export(hub: Hub, principal: Principal, message_id: str) -> tuple[str, bytes]:
+def for_archive(hub: Hub) -> Callable[[dict], dict[str, bytes]] | None:
+    """The archive export's hook (archive.export.export_bags): each record's bundle, beside
+    its objects, so that a transfer to the historical archive carries its proof. The log is
+    sealed once for the whole export. None when the evidence log is off."""
+    if not hub.settings.evidence_enabled:
+        return None
+    with contextlib.suppress(Exception):  # a bundle with unsealed entries still says so
+        seal(hub, force=True)
+    archivist = Principal(key_id="archive-export", role="archivist")
+
+    def files(record: dict) -> dict[str, bytes]:
+        try:
+            name, data = export(hub, archivist, str(record["message_id"]), seal_first=False)
+        except NotFound:
+            return {}  # archived without an exchange through this hub: nothing to prove
+        return {name: data}
+
+    return files
+
+
+def export(
+    hub: Hub, principal: Principal, message_id: str, *, seal_first: bool = True
+) -> tuple[str, bytes]:
     """The bundle of the document of `message_id`, for its sender, its recipients, an
     archivist or an operator (others: 404). Seals the log first so the entries have proofs
     (and timestamps, when the TSA answers)."""
     role, msg = _visible(hub, principal, message_id)
     ev = evidence_of(hub)
-    with contextlib.suppress(Exception):  # a bundle with unsealed entries still says so
-        seal(hub, force=True)
+    if seal_first:
+        with contextlib.suppress(Exception):  # a bundle with unsealed entries still says so
+            seal(hub, force=True)
     agency = principal.agency_code if role == "recipient" else None
     doc_id = msg.document_id
     with hub.db.read() as session:

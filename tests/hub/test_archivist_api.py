@@ -14,6 +14,7 @@ import bagit
 import httpx
 import pytest
 
+from axis.service.evidence_bundle import verify_bundle
 from tests.factories import minimal_pdf
 from tests.hub.conftest import RECIPIENTS, SENDER, document
 
@@ -202,6 +203,15 @@ def test_export_gives_a_zip_of_valid_bags_and_refuses_large_sets(
     )
     report = json.loads((out / "export-report.json").read_text())
     assert report["records"] == 1 and report["problems"] == []
+    # the record's proof travels with it: the hub's evidence bundle, which verifies offline
+    [bundle] = (bags[0] / "data" / "objects" / "evidence").iterdir()
+    assert bundle.name == f"evidence-{first['id']}.zip"
+    cert = live_hub.hub.evidence.keys.signer.cert_der
+    verdict = verify_bundle(bundle.read_bytes(), [cert], [])
+    # this hub has no TSA: everything holds, but the times rest on the hub's word
+    assert verdict.verdict == "incomplete", verdict.findings
+    assert {f["code"] for f in verdict.findings} == {"BUNDLE_HEAD_NOT_TIMESTAMPED"}
+    assert any(SENDER in fact for fact in verdict.facts_en)
 
     r = archivist.post("/v1/archive/export", json={"agency": SENDER, "per": "file_code"})
     assert r.status_code == 200, r.text
