@@ -2,7 +2,7 @@
 changes on top of them, and the roots and intermediates configured by path.
 
     tl = effective(shipped=True, local_dir=data_dir / "trust", roots=["/etc/axis/roots"])
-    tl.identity()          # {"version": "vn-2026.12.1", "sha256": "..."}: recorded in reports
+    tl.identity()          # {"version": "vn-2026.12.2", "sha256": "..."}: recorded in reports
     tl.trust_config()      # signing.validate.TrustConfig for ValidationConfig
 
 The shipped list lives in ``signing/anchors/vn/``: certificate files and ``manifest.yml``
@@ -338,7 +338,7 @@ class LocalTrust:
 
 @dataclass(frozen=True)
 class TrustList:
-    version: str | None  # e.g. "vn-2026.12.1", "+local" when the operator changed it
+    version: str | None  # e.g. "vn-2026.12.2", "+local" when the operator changed it
     anchors: tuple[Anchor, ...]
     shipped_version: str | None = None
     removed: tuple[str, ...] = ()  # fingerprints of shipped anchors removed locally

@@ -40,6 +40,9 @@ def test_list_and_show_the_shipped_list(env):
     assert {c["sha256"] for c in listed["certificates"]} == {a.sha256 for a in m.anchors}
     fast = next(c for c in listed["certificates"] if c["name"] == "FastCA SHA-256")
     assert fast["status"] == "expired" and fast["not_after"].startswith("2025-12-22")
+    by_name = {c["name"]: c for c in listed["certificates"]}
+    assert by_name["VNPT SmartCA RS"]["status"] == "expired"  # 2026-11-18
+    assert by_name["Viettel-CA RS"]["not_after"].startswith("2027-09-26")
 
     shown = _json("trust", "show", "Vietnam National Root CA")
     assert shown["role"] == "root" and shown["self_signed"] is True

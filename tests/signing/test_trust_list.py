@@ -33,7 +33,7 @@ def test_every_shipped_certificate_parses_with_the_stated_fingerprint_and_validi
     m = load_manifest()
     assert m.label == f"vn-{MANIFEST['version']}"
     by_fp = {a.sha256: a for a in m.anchors}
-    assert len(by_fp) == len(MANIFEST["certificates"]) >= 5
+    assert len(by_fp) == len(MANIFEST["certificates"]) >= 7
     for entry in MANIFEST["certificates"]:
         # the file on disk, parsed independently of the loader
         raw = (SHIPPED_DIR / entry["file"]).read_bytes()
@@ -65,6 +65,11 @@ def test_shipped_roots_are_self_signed_and_intermediates_signed_by_their_root():
         cert.verify_directly_issued_by(issuer)  # raises if the signature does not verify
         if entry["role"] == "intermediate":
             assert entry["issuer_sha256"] != entry["sha256"]
+    # the licensed public CAs' intermediates chain to the national root, not to VGCA's
+    national = next(a for a in m.anchors if a.name == "Vietnam National Root CA").sha256
+    issuer_of = {e["name"]: e.get("issuer_sha256") for e in MANIFEST["certificates"]}
+    for name in ("VNPT-CA SHA2", "FastCA SHA-256", "Viettel-CA RS", "VNPT SmartCA RS"):
+        assert issuer_of[name] == national, name
 
 
 def test_an_altered_shipped_file_stops_loading(tmp_path):
