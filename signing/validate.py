@@ -59,6 +59,10 @@ from signing.trust import load_certs
 _speedups.install()
 
 log = logging.getLogger(__name__)
+# pyHanko logs every chain it cannot build or validate as a warning with a traceback; the
+# report already says why (SIG_CHAIN_UNTRUSTED, SIG_REVOKED...), so `axis verify` and the
+# hub's log would only repeat it, noisily, for every untrusted document.
+logging.getLogger("pyhanko.sign.validation.generic_cms").setLevel(logging.ERROR)
 RevocationMode = Literal["hard-fail", "soft-fail", "off"]
 WEAK_DIGESTS = frozenset({"md5", "sha1", "md2", "md4"})
 AGENCY_CODE_RE = re.compile(r"\b[0-9A-Z]{2,3}\.[0-9A-Z]{2}\.[0-9A-Z]{2}\.[A-Z][0-9]{2}\b")

@@ -6,6 +6,8 @@ Axis's verdict per signature (in signing order; ``ts:`` marks a document timesta
   updated        later incremental updates, all legitimate: LTV/DSS/VRI data, document
                  timestamps, new signature fields, object freeing and other housekeeping
   modified       the signed bytes, the ByteRange, or what a reader shows changed
+  bad-value      the signed bytes are intact, but the signature value does not verify with
+                 the signer's key
   indeterminate  updates that pyHanko's rules cannot explain, with the pages unchanged
   unreadable     the signature's CMS cannot be read
 Trust is not judged here: these files chain to foreign or test CAs, so with no trust anchors a
@@ -15,7 +17,8 @@ one is TOTAL_FAILED, whatever the trust.
 pdfsig (poppler) checks the digest of the signed ranges and the signature value, nothing after:
 "valid" is its "Signature is Valid.", "mismatch" its "Digest Mismatch.", "unverified" its
 "Signature has not yet been verified." (it does not verify ETSI.RFC3161 document timestamps,
-nor signatures whose type or ByteRange it cannot handle). Where it says "valid" and axis says
+nor signatures whose type or ByteRange it cannot handle), "invalid" its "Signature is Invalid."
+(the value does not verify). Where it says "valid" and axis says
 "modified", the change comes after the signed bytes: the difference analysis pdfsig lacks.
 """
 
@@ -36,12 +39,12 @@ MODIFIED = {
     "SIG_HASH_FAILURE",
     "SIG_COVERAGE_INCOMPLETE",
     "SIG_MODIFIED_AFTER_SIGNING",
-    "SIG_CRYPTO_FAILURE",
 }
 PDFSIG = {
     "Signature is Valid.": "valid",
     "Digest Mismatch.": "mismatch",
     "Signature has not yet been verified.": "unverified",
+    "Signature is Invalid.": "invalid",
 }
 
 # file: (axis per signature, pdfsig per signature, why; and any disagreement explained)
@@ -176,6 +179,21 @@ TABLE: dict[str, tuple[list[str], list[str], str]] = {
         "A document timestamp copied from another file: its digest does not match. pdfsig "
         "does not verify document timestamps.",
     ),
+    # Real Vietnamese documents, from production packages that crossed the national axis.
+    "vn-petrolimex-2440.pdf": (
+        ["bad-value", "updated", "intact"],
+        ["invalid", "valid", "valid"],
+        "Petrolimex to the Ministry of Finance, 2025: a head of department, the chairman and "
+        "the corporation's seal sign in turn (VNPT-CA). The first signature's digest matches "
+        "but its value does not verify with its certificate's key (recovered with the key, it "
+        "is no PKCS#1 DigestInfo): both validators call it invalid. The later signatures "
+        "add only their own fields (FORM_FILLING).",
+    ),
+    "vn-pvn-9087.pdf": (
+        ["intact"],
+        ["valid"],
+        "PetroVietnam's seal (Viettel-CA SHA2) over a whole scanned letter, 2025.",
+    ),
 }
 
 
@@ -186,6 +204,8 @@ def axis_integrity(sig) -> str:
         return prefix + "unreadable"
     if found & MODIFIED:
         return prefix + "modified"
+    if "SIG_CRYPTO_FAILURE" in found:
+        return prefix + "bad-value"
     if "SIG_MODIFICATION_UNDECIDED" in found:
         return prefix + "indeterminate"
     return prefix + ("intact" if sig.modification_level == "NONE" else "updated")
@@ -217,7 +237,7 @@ def test_axis_verdict(name):
     rep = validate_pdf((PDFS / name).read_bytes(), NO_TRUST)
     assert [axis_integrity(s) for s in rep.signatures] == expected, (why, rep.render_summary())
     # the integrity verdict decides the indication as far as it can without trust
-    if any(v.endswith("modified") for v in expected):
+    if any(v.endswith(("modified", "bad-value")) for v in expected):
         assert rep.indication == TOTAL_FAILED
     else:
         assert rep.indication == INDETERMINATE  # untrusted chains, never a failure
@@ -228,3 +248,31 @@ def test_axis_verdict(name):
 def test_pdfsig_verdict(name):
     _, expected, why = TABLE[name]
     assert pdfsig_verdicts(PDFS / name) == expected, why
+
+
+# With Vietnam's shipped trust list (offline, revocation not checked: the CAs' responders are
+# out of reach here), what a hub would say of the real Vietnamese documents.
+VN_TRUST = {
+    "vn-petrolimex-2440.pdf": (
+        [TOTAL_FAILED, TOTAL_PASSED, TOTAL_PASSED],
+        "the chairman's and the seal's signatures chain through VNPT-CA SHA2 to the Vietnam "
+        "National Root CA; the first signature's value is broken",
+    ),
+    "vn-pvn-9087.pdf": (
+        [INDETERMINATE],
+        "issued by Viettel-CA SHA2, an intermediate the file does not embed and the trust "
+        "list does not ship yet (not found in public sources): no chain, never a failure",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(VN_TRUST))
+def test_shipped_trust_list_on_real_vietnamese_documents(name):
+    from signing import trustlist
+
+    expected, why = VN_TRUST[name]
+    config = ValidationConfig(
+        trust=trustlist.effective().trust_config(), revocation="off", time_limit=60
+    )
+    rep = validate_pdf((PDFS / name).read_bytes(), config)
+    assert [s.indication for s in rep.signatures] == expected, (why, rep.render_summary())
