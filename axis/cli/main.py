@@ -315,11 +315,11 @@ def _mount_optional(
     attr: str = "app",
     into: typer.Typer | None = None,
 ) -> None:
-    """Sub-commands that live in their own modules (sign/verify, check, archive, ...)."""
-    try:
-        mod = importlib.import_module(module)
-    except ImportError:
-        return
+    """Sub-commands that live in their own modules (sign/verify, check, archive, ...).
+
+    Every one of them ships with axis: an import error is a broken install and must say so,
+    not make the command silently disappear."""
+    mod = importlib.import_module(module)
     sub: typer.Typer = getattr(mod, attr)
     target = into or app
     if commands:
