@@ -75,6 +75,8 @@ class TrustConfig:
     trust_list: dict | None = None
 
     def __post_init__(self) -> None:
+        for cert in self.roots + self.intermediates:
+            _speedups.warm(cert)  # read by every validation's thread from now on
         if self.trust_list is None:
             ident = trustlist.identity(self.roots, self.intermediates)
             object.__setattr__(self, "trust_list", ident)
