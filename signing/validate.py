@@ -42,6 +42,7 @@ from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.policy_decl import CertRevTrustPolicy, RevocationCheckingPolicy
 from pyhanko_certvalidator.registry import SimpleTrustManager
 
+from formats import pdf_guard
 from formats.findings import Finding
 from signing import _speedups, modifications, trustlist
 from signing.report import (
@@ -300,7 +301,11 @@ def _validate_into(rep: PdfReport, data: bytes, cfg: ValidationConfig, deadline)
                 rep, "SIG_ENCRYPTED", "the PDF is encrypted with a password; cannot validate"
             )
             return
+        pdf_guard.page_tree(reader.root.raw_get("/Pages"))  # before anything walks it
         embedded = reader.embedded_signatures
+    except pdf_guard.PdfStructureError as exc:
+        _file_failure(rep, exc.code, f"the PDF structure is unsafe to read: {exc}")
+        return
     except Exception as exc:
         _file_failure(rep, "SIG_MALFORMED", f"the PDF structure is broken: {_short(exc)}")
         return
