@@ -44,9 +44,17 @@ def create_app(
         app.state.key_reader = None
         app.state.hub.close()
 
+    if settings is None:
+        settings = hub.settings if hub is not None else Settings()
+    # The API's description is not secret, but an open /docs is a map for whoever probes the
+    # hub: served only where the operator asks for it (docs/security.md).
+    docs = settings.public_docs
     app = FastAPI(
         title="axis",
         version=__version__,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
         description="Electronic document interconnection hub for public agencies "
         "(edXML, QCVN 102:2016). Authenticate with `Authorization: Bearer <key>`.",
         lifespan=lifespan,
