@@ -17,6 +17,7 @@ from sqlalchemy import Engine, Insert, create_engine, event, insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, class_mapper, sessionmaker
 
+from axis.adapters.document_locks import DocumentLocks
 from axis.adapters.tables import Base
 
 
@@ -278,6 +279,7 @@ class Database:
         self._group_commit: _GroupCommit | None = None
         if self.is_sqlite:
             self._group_commit = _GroupCommit(self._writer, _writer_lock_path(url))
+        self.document_locks = DocumentLocks(self.engine)
 
     @property
     def is_sqlite(self) -> bool:
@@ -303,4 +305,5 @@ class Database:
             yield session
 
     def dispose(self) -> None:
+        self.document_locks.close()
         self.engine.dispose()
