@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     cert_agency_map: str | None = None
 
     inbox_page_max: int = 500
+    # Webhooks never lead to this machine or link-local addresses (the cloud's metadata
+    # service); these CIDRs, comma-separated, are allowed anyway (a receiver on the hub's host)
+    webhook_allowed_networks: str = ""
 
     # Archival records of accepted documents (Circular 02/2019): default retention and access.
     archive_retention_years: int = 10

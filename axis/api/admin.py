@@ -39,7 +39,13 @@ class RetryIn(BaseModel):
 def put_webhook(agency_code: str, body: WebhookIn, hub: HubDep) -> dict:
     """Returns the shared secret the hub signs pushes with (new on first registration or
     with rotate_secret)."""
-    return push.set_webhook(hub.db, agency_code, body.url, rotate_secret=body.rotate_secret)
+    return push.set_webhook(
+        hub.db,
+        agency_code,
+        body.url,
+        rotate_secret=body.rotate_secret,
+        allowed_networks=hub.settings.webhook_allowed_networks,
+    )
 
 
 @router.get("/webhooks", summary="Registered webhooks (without their secrets)")
