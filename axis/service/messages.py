@@ -141,8 +141,6 @@ def _submit(
                 )
             ],
         )
-    if isinstance(pkg, DocumentPackage):
-        _check_document_id_owner(pkg, sender)
     sha256 = hashlib.sha256(raw).hexdigest()
     with hub.db.read() as session:  # one read transaction for everything looked up first
         earlier = _resent(session, sender, sha256)
@@ -173,12 +171,18 @@ def _submit(
     return _submit_document(hub, sender, pkg, raw, sha256, warnings, *route)
 
 
-def _check_document_id_owner(pkg: DocumentPackage, sender: str) -> None:
+def _check_document_id_owner(hub: Hub, pkg: DocumentPackage, sender: str) -> None:
     """A DocumentId in the conventional form names its sender: another agency may not take
-    it first (and make the owner's real document a conflict), whether the rules run or not.
-    Other forms (UUIDs, which real systems send) say nothing about the owner."""
+    the DocumentId of an agency of this hub first (and make the owner's real document a
+    conflict), whether the rules run or not (with them, RULE_DOCUMENT_ID_MISMATCH refuses it
+    first). Other forms (UUIDs, which real systems send), or a code no agency here holds (a
+    letter forwarded from its issuer elsewhere, as real packages are), are left alone."""
     named = document_id_agency(pkg.document_id)
-    if named is not None and named != sender:
+    if named is None or named == sender:
+        return
+    with hub.db.read() as session:
+        owner_here = session.get(Agency, named) is not None
+    if owner_here:
         message = (
             f"DocumentId {pkg.document_id!r} là của đơn vị {named}, không phải của đơn vị gửi "
             f"{sender}: dùng mã văn bản của chính đơn vị mình"
@@ -361,6 +365,7 @@ def _submit_document(
             "the document did not pass the hub's checks", findings=warnings + check_findings
         )
     findings = [f.to_dict() for f in warnings + check_findings]
+    _check_document_id_owner(hub, pkg, sender)
     # From the last look at the DocumentId to the commit, no other submission of it runs:
     # a loser finds the winner's row before writing any object (no orphans in the store).
     with hub.db.document_locks.hold(pkg.document_id):
