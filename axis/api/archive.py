@@ -104,7 +104,7 @@ def show_record(ident: str, caller: Caller, hub: HubDep) -> dict:
     "/export",
     summary="A zip of BagIt bags for the records of a query (bounded; larger: the CLI)",
     response_class=FileResponse,
-    responses={200: {"content": {"application/zip": {}}}},
+    responses={200: {"content": {"application/zip": {}}}, 404: {"description": "no record"}},
 )
 async def export(body: ExportIn, caller: Caller, hub: HubDep) -> FileResponse:
     query = archive_search.Query(
@@ -129,7 +129,11 @@ async def export(body: ExportIn, caller: Caller, hub: HubDep) -> FileResponse:
     )
 
 
-@router.get("/audit", summary="Re-hash a sample of archived objects (or one record's)")
+@router.get(
+    "/audit",
+    summary="Re-hash a sample of archived objects (or one record's)",
+    responses={404: {"description": "no such record"}},
+)
 def audit(
     caller: Caller,
     hub: HubDep,

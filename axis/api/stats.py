@@ -65,7 +65,11 @@ def agency(
     return stats.agency_stats(hub, caller, code, rng)
 
 
-@router.get("/overdue", summary="Documents past their DueDate with no completion (06) yet")
+@router.get(
+    "/overdue",
+    summary="Documents past their DueDate with no completion (06) yet",
+    responses={404: {"description": "no such agency"}},
+)
 def overdue(
     caller: Caller,
     hub: HubDep,
@@ -81,6 +85,7 @@ def overdue(
     "/documents",
     summary="Every document behind the figures with its times and statuses (csv, xlsx, json)",
     response_class=Response,
+    responses={404: {"description": "no such agency"}},
 )
 def documents(
     caller: Caller,
