@@ -59,3 +59,42 @@ def test_rules_text_and_validation_answer_with_the_code(name):
     report = validate_pdf(data, ValidationConfig(trust=TrustConfig(()), time_limit=None))
     assert [f.code for f in report.findings] == [CODE]
     assert time.perf_counter() - started < 5
+
+
+@pytest.fixture
+def checking_hub(tmp_path):
+    """A hub that opens every PDF it receives: signatures strict, the default rules."""
+    from tests.support.live import LiveHub
+
+    env = {
+        "AXIS_DATA_DIR": str(tmp_path / "data"),
+        "AXIS_SIGNATURE_POLICY": "strict",
+        "AXIS_REVOCATION_FETCH": "false",
+    }
+    with LiveHub.start(env) as hub:
+        yield hub
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE_PDFS))
+def test_a_package_carrying_a_hostile_pdf_is_refused_in_time(checking_hub, name):
+    import httpx
+
+    from tests.hub.conftest import document
+
+    key = checking_hub.add_agency("000.00.00.G22")
+    checking_hub.add_agency("000.00.00.G06")
+    body = document(
+        recipients=["000.00.00.G06"],
+        attachments=[("QD-15-UBND.pdf", HOSTILE_PDFS[name](), "application/pdf")],
+    )
+    started = time.perf_counter()
+    with httpx.Client(base_url=checking_hub.url, timeout=10) as c:
+        r = c.post(
+            "/v1/messages",
+            content=body,
+            headers={"Authorization": f"Bearer {key}", "Content-Type": "application/xml"},
+        )
+    assert time.perf_counter() - started < 8
+    assert r.status_code == 422, r.text
+    codes = {f["code"] for f in r.json()["findings"]}
+    assert CODE in codes, codes
