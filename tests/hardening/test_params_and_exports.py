@@ -106,3 +106,17 @@ def test_formula_subjects_are_neutral_in_csv_and_xlsx(sender, recipients, operat
         cells = [row[column] for row in sheet.iter_rows(min_row=2)]
         assert all(c.data_type == "s" for c in cells)  # text, never a formula
         assert sorted({c.value for c in cells}) == subjects
+
+
+def test_dashboard_csv_dates_are_bounded_too(live_hub, sender):
+    cookie = {"Cookie": f"axis_dashboard={sender.key}"}
+    r = sender.http.get("/dashboard/documents.csv", params={"from": "9999-12-01"}, headers=cookie)
+    assert r.status_code == 422 and r.json()["error"] == "STATS_DATE_OUT_OF_RANGE"
+
+
+def test_options_and_other_methods_answer_405_with_allow(sender):
+    for method, path in (("OPTIONS", "/v1/inbox"), ("TRACE", "/v1/messages"), ("PUT", "/healthz")):
+        r = sender.http.request(method, path)
+        assert r.status_code == 405, (method, path, r.text)
+        assert r.headers["allow"], (method, path)
+        assert r.json()["error"] == "HTTP_405"
