@@ -331,7 +331,12 @@ def _route(
     if resend:
         return recipients, None
     ref = _referenced_document(session, sender, pkg)
-    same_id = _document(session, pkg.document_id)
+    _check_id_free(_document(session, pkg.document_id), pkg, ref)
+    return recipients, ref
+
+
+def _check_id_free(same_id: Row | None, pkg: DocumentPackage, ref: Row | None) -> None:
+    """Conflict when the package's DocumentId is taken, but by the document it updates."""
     if same_id is not None and ref is None:
         raise Conflict(
             f"document {pkg.document_id!r} was already sent with other content",
@@ -339,7 +344,6 @@ def _route(
         )
     if same_id is not None and ref is not None and same_id.document_id != ref.document_id:
         raise Conflict(f"document {pkg.document_id!r} already exists", code="DOCUMENT_ID_CONFLICT")
-    return recipients, ref
 
 
 def _submit_document(
@@ -375,18 +379,15 @@ def _submit_document(
         return _store_and_commit(hub, sender, pkg, raw, sha256, item, findings, recipients, ref)
 
 
-def _taken(hub: Hub, sender: str, pkg: DocumentPackage, sha256: str, ref: Row | None):  # noqa: ANN202
+def _taken(
+    hub: Hub, sender: str, pkg: DocumentPackage, sha256: str, ref: Row | None
+) -> Receipt | None:
     """Looked at again under the DocumentId's lock: the receipt of a twin that won the race
     with the same bytes, or Conflict if another package took the DocumentId meanwhile."""
     with hub.db.read() as session:
         if (earlier := _resent(session, sender, sha256)) is not None:
             return Receipt.of(earlier)
-        same_id = _document(session, pkg.document_id)
-    if same_id is not None and (ref is None or same_id.document_id != ref.document_id):
-        raise Conflict(
-            f"document {pkg.document_id!r} was already sent with other content",
-            code="DOCUMENT_ID_CONFLICT",
-        )
+        _check_id_free(_document(session, pkg.document_id), pkg, ref)
     return None
 
 
