@@ -89,17 +89,21 @@ def _runner(operation, http: httpx.Client, base_url: str, keys: dict, stats: Sta
             kwargs = case.as_transport_kwargs(base_url=base_url)
             headers = {**(kwargs.get("headers") or {}), "Authorization": f"Bearer {keys[who]}"}
             t0 = time.monotonic()
-            response = http.request(
-                kwargs["method"],
-                kwargs["url"],
-                params=kwargs.get("params"),
-                headers=headers,
-                cookies=kwargs.get("cookies"),
-                content=_content(kwargs),
-            )
-            stats.slowest = max(stats.slowest, time.monotonic() - t0)
             stats.cases += 1
             what = f"{who} {case.method} {case.formatted_path} {kwargs.get('params')}"
+            try:
+                response = http.request(
+                    kwargs["method"],
+                    kwargs["url"],
+                    params=kwargs.get("params"),
+                    headers=headers,
+                    cookies=kwargs.get("cookies"),
+                    content=_content(kwargs),
+                )
+            except httpx.TransportError as exc:  # a connection dropped mid-answer: as bad
+                stats.server_errors.append(f"{what} -> {type(exc).__name__}: {exc}")
+                continue
+            stats.slowest = max(stats.slowest, time.monotonic() - t0)
             if response.status_code >= 500:
                 stats.server_errors.append(
                     f"{what} -> {response.status_code} {response.text[:300]}"

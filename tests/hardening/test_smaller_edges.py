@@ -65,3 +65,24 @@ def test_an_attachment_cut_short_is_refused_not_stored(sender, recipients):
     assert r.status_code == 422, r.text
     assert "EDXML_BAD_BASE64" in [f["code"] for f in r.json()["findings"]]
     assert recipients[0].inbox() == []
+
+
+def test_a_nul_character_anywhere_is_a_422_not_a_500(live_hub, sender):
+    """PostgreSQL refuses NUL in text; each of these was a 500 there (and then a reset
+    connection for the next request). Now one rule at the database's door, on both."""
+    with live_hub.client(live_hub.staff_key("operator")) as op:
+        for method, path, kwargs in (
+            ("GET", "/v1/agencies", {"params": {"cursor": "\x00"}}),
+            ("GET", "/v1/agencies", {"params": {"q": "a\x00"}}),
+            ("GET", "/v1/stats/documents", {"params": {"agency": "\x00"}}),
+            ("GET", "/v1/stats/overdue", {"params": {"agency": "\x00"}}),
+            ("GET", "/v1/stats/agencies/%00", {}),
+            ("GET", "/v1/admin/deadletters", {"params": {"agency": "\x00"}}),
+            ("POST", "/v1/admin/deadletters/retry", {"json": {"agency": "\x00"}}),
+            ("POST", "/v1/agencies/%00/deactivate", {}),
+            ("POST", "/v1/agencies/%00/keys", {}),
+        ):
+            r = op.request(method, path, **kwargs)
+            assert r.status_code == 422, (method, path, r.status_code, r.text)
+            assert r.json()["error"] == "TEXT_NUL_CHARACTER"
+        assert op.get("/v1/agencies").status_code == 200  # the connection is still good
