@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import logging
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -155,6 +156,35 @@ _ERRORS = {
 _AUTH_CALLS = ("authenticate", "get_principal", "get_signer", "require_operator")
 
 
+@dataclass(frozen=True)
+class RouteInfo:
+    route: object  # the route as declared (an APIRoute for the API's own)
+    path: str  # the path template, e.g. /v1/messages/{message_id}
+    methods: frozenset[str]
+    include_in_schema: bool
+
+
+def route_infos(app: FastAPI) -> list[RouteInfo]:
+    """Every route of the app with its full path, routers included: FastAPI from 0.16x keeps
+    included routers as nodes (fastapi.routing.iter_route_contexts walks them), older ones
+    copy their routes into app.routes."""
+    try:
+        from fastapi.routing import iter_route_contexts
+    except ImportError:  # an older FastAPI: app.routes is flat
+        contexts = [(r, r) for r in app.routes]
+    else:
+        contexts = [(c.original_route, c) for c in iter_route_contexts(app.routes)]
+    return [
+        RouteInfo(
+            route,
+            getattr(ctx, "path_format", None) or getattr(ctx, "path", ""),
+            frozenset(getattr(ctx, "methods", None) or ()),
+            bool(getattr(ctx, "include_in_schema", True)),
+        )
+        for route, ctx in contexts
+    ]
+
+
 def _uses_key(dependant) -> bool:  # noqa: ANN001
     return any(
         getattr(d.call, "__name__", "") in _AUTH_CALLS or _uses_key(d)
@@ -166,7 +196,7 @@ def _document_errors(app: FastAPI) -> None:
     """Every error answer a route can give, in the OpenAPI document: derived from the route
     (needs a key: 401/403; names something in its path: 404; creates: 409; reads a raw body:
     413) so that a new route is documented like the others without a list kept by hand."""
-    from fastapi.routing import APIRoute, iter_route_contexts
+    from fastapi.routing import APIRoute
 
     plain = app.openapi
 
@@ -180,9 +210,9 @@ def _document_errors(app: FastAPI) -> None:
             "scheme": "bearer",
             "description": "an API key: axis_<key id>_<secret>",
         }
-        for context in iter_route_contexts(app.routes):
-            route = context.original_route
-            if not isinstance(route, APIRoute) or not context.include_in_schema:
+        for info in route_infos(app):
+            route = info.route
+            if not isinstance(route, APIRoute) or not info.include_in_schema:
                 continue
             dep = route.dependant
             keyed = _uses_key(dep)
@@ -198,8 +228,8 @@ def _document_errors(app: FastAPI) -> None:
                 codes |= {"400", "413"}
             if keyed or raw_body or dep.query_params or dep.path_params or dep.body_params:
                 codes.add("422")
-            for method in context.methods:
-                op = schema["paths"].get(context.path_format, {}).get(method.lower())
+            for method in info.methods:
+                op = schema["paths"].get(info.path, {}).get(method.lower())
                 if op is None:
                     continue
                 if keyed:
