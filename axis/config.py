@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     cert_agency_map: str | None = None
 
     inbox_page_max: int = 500
+    # Webhooks never lead to this machine or link-local addresses (the cloud's metadata
+    # service); these CIDRs, comma-separated, are allowed anyway (a receiver on the hub's host)
+    webhook_allowed_networks: str = ""
 
     # Archival records of accepted documents (Circular 02/2019): default retention and access.
     archive_retention_years: int = 10
@@ -78,7 +81,11 @@ class Settings(BaseSettings):
     metrics_enabled: bool = True
     # Prometheus gets one series per agency only while the directory is at most this large.
     metrics_per_agency_max: int = 200
-    metrics_token: str | None = None  # if set, /metrics wants 'Authorization: Bearer <it>'
+    # /metrics answers an operator key, or this token as 'Authorization: Bearer <it>' (for a
+    # Prometheus that should hold no API key); nobody else (docs/security.md)
+    metrics_token: str | None = None
+    # /docs, /redoc and /openapi.json served to anyone (an integration hub); off by default
+    public_docs: bool = False
     stats_max_days: int = 1830  # widest range a stats query or export accepts (5 years)
     stats_max_points: int = 1500  # most periods in one series (a day of minutes, 2 months of hours)
 

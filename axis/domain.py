@@ -7,12 +7,16 @@ import re
 import time
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from formats.findings import Finding
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
+# The days a client may name in a query (statistics, archive search): wide enough for any
+# document the hub holds or will hold, narrow enough that date arithmetic cannot overflow.
+EARLIEST_DAY = date(2000, 1, 1)
+LATEST_DAY = date(2100, 12, 31)
 
 ROLES = ("agency", "operator", "archivist", "signer")
 

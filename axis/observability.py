@@ -21,6 +21,8 @@ from prometheus_client.registry import Collector
 from starlette.concurrency import run_in_threadpool
 
 from axis.adapters.metrics_tables import HUB
+from axis.api.deps import authenticate
+from axis.domain import Forbidden
 from axis.service import stats
 from axis.service.metrics import BUCKET_BASE
 
@@ -226,11 +228,15 @@ def mount(app) -> Observability:  # noqa: ANN001
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics(request: Request) -> Response:
+        # per-agency counters are the agencies' business: an operator key, or the scrape token
         token = request.app.state.hub.settings.metrics_token
-        if token:
-            header = request.headers.get("authorization", "")
-            if not hmac.compare_digest(header.encode(), f"Bearer {token}".encode()):
-                return Response("metrics need AXIS_METRICS_TOKEN as a Bearer token\n", 401)
+        header = request.headers.get("authorization", "")
+        if not (token and hmac.compare_digest(header.encode(), f"Bearer {token}".encode())):
+            principal = await authenticate(request)
+            if not principal.is_operator:
+                raise Forbidden(
+                    "/metrics needs an operator key or AXIS_METRICS_TOKEN", code="ROLE_NOT_OPERATOR"
+                )
         return Response(await run_in_threadpool(obs.render), media_type=CONTENT_TYPE)
 
     return obs

@@ -70,3 +70,19 @@ def parent_code(code: str) -> str | None:
     index = {2: 2, 3: 1, 4: 0}[depth]
     groups[index] = "0" * len(groups[index])
     return ".".join(groups)
+
+
+# DocumentId's conventional form (QCVN 102:2016): "{sender OrganId},{yyyy/MM/dd},{number}/…".
+_DOCUMENT_ID_RE = re.compile(
+    r"\s*([0-9A-Za-z]+(?:\.[0-9A-Za-z]+)*)\s*,\s*\d{4}/\d{1,2}/\d{1,2}\s*,"
+)
+
+
+def document_id_agency(document_id: str) -> str | None:
+    """The agency a DocumentId in the conventional form names (upper case), or None when it
+    is in another form (real senders also use UUIDs): only the conventional form says whose
+    document it is."""
+    match = _DOCUMENT_ID_RE.match(document_id or "")
+    if match is None or len(match.group(1)) > MAX_LENGTH:
+        return None
+    return match.group(1).upper()

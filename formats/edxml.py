@@ -29,6 +29,7 @@ import binascii
 import hashlib
 import io
 import mimetypes
+import re
 import threading
 import unicodedata
 import zipfile
@@ -112,6 +113,7 @@ BAD_STATUS_CODE = "EDXML_BAD_STATUS_CODE"
 NO_RECIPIENT = "EDXML_NO_RECIPIENT"
 DATE_FORMAT = "EDXML_DATE_FORMAT"  # a warning: a day-first date was read, not rejected
 JUNK_BEFORE_XML = "EDXML_JUNK_BEFORE_XML"
+ENCODING_MISMATCH = "EDXML_ENCODING_MISMATCH"
 ATTACHMENT_SIZE = "EDXML_ATTACHMENT_SIZE"
 # Warnings: something odd or missing that neither routing, identity nor the record needs.
 TRACE_INCOMPLETE = "EDXML_TRACE_INCOMPLETE"
@@ -211,6 +213,13 @@ def _parse(data: bytes, max_bytes: int) -> ParseResult:
             f"{junk} byte(s) come before the XML declaration <?xml ...?>; the declaration must "
             "be the first thing in the file (remove what precedes it and send again)",
         )
+    if (declared := _utf8_declared_otherwise(data)) is not None:
+        return _fatal(
+            ENCODING_MISMATCH,
+            f"the XML declaration says encoding={declared!r} but the bytes are UTF-8: read as "
+            f"{declared}, every Vietnamese letter would change (DocumentId, Subject...); declare "
+            'encoding="UTF-8" and send again',
+        )
     findings: list[Finding] = []
     try:
         root = _fromstring(data, findings)
@@ -236,6 +245,28 @@ def _parse(data: bytes, max_bytes: int) -> ParseResult:
     if local == "Status":
         return ParseResult(_read_status(root, "/Status", findings, "status"), findings)
     return _fatal(NOT_EDXML, f"the root element is <{local}>; expected <edXML> or <Status>")
+
+
+_DECLARED_ENCODING = re.compile(rb"""<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
+# Encodings of one byte per character: Vietnamese needs letters none of them has but cp1258,
+# and UTF-8's multi-byte sequences are improbable in text truly written in them.
+_SINGLE_BYTE = re.compile(r"(iso-?8859-\d+|latin-?\d|l\d|(windows|cp)-?125\d|us-ascii|ascii)")
+
+
+def _utf8_declared_otherwise(data: bytes) -> str | None:
+    """The encoding a package declares when it is a single-byte one but the bytes are UTF-8
+    text beyond ASCII (a mislabelled UTF-8 file, read as mojibake otherwise); else None."""
+    match = _DECLARED_ENCODING.match(data, 3 if data.startswith(b"\xef\xbb\xbf") else 0)
+    if match is None:
+        return None
+    declared = match.group(1).decode("ascii")
+    if not _SINGLE_BYTE.fullmatch(declared.lower()) or data.isascii():
+        return None
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None  # truly in the declared encoding
+    return declared
 
 
 def _junk_before_declaration(data: bytes) -> int | None:
@@ -929,7 +960,16 @@ class _DocumentReader(_Reader):
             return None
         data = _b64decode(encoded)
         if data is None:
-            self.error(BAD_BASE64, enc_path, f"attachment {name or content_id!r} is not base64")
+            what = f"attachment {name or content_id!r}"
+            if len(encoded.encode("ascii", "replace").translate(None, _B64_WHITESPACE)) % 4:
+                self.error(
+                    BAD_BASE64,
+                    enc_path,
+                    f"{what} is cut short: its base64 is not a whole number of 4-character "
+                    "groups (the end or its '=' padding is missing); send the whole file again",
+                )
+            else:
+                self.error(BAD_BASE64, enc_path, f"{what} is not base64")
             return None
         declared = _text(k, "AttachmentSize")
         if declared.isascii() and declared.isdigit() and int(declared) != len(data):
@@ -1109,11 +1149,10 @@ def _b64decode(text: str) -> bytes | None:
 
 
 def _b64strict(raw: bytes) -> bytes | None:
-    missing = -len(raw) % 4
-    if missing == 3:
+    # Padding is required: base64 cut short reads exactly like base64 whose "=" were dropped,
+    # and completing it stored a truncated attachment as if whole (issue 16).
+    if len(raw) % 4:
         return None
-    if missing:
-        raw += b"=" * missing  # some senders drop the trailing padding
     try:
         return _b64_strict_decode(raw)
     except (binascii.Error, ValueError):

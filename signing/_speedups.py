@@ -17,8 +17,11 @@
    and asn1crypto parses their names and extensions again, lazily, as validation asks. The
    same signers' and CAs' certificates recur in document after document, so the CMS
    certificate extraction hands out one shared object per distinct DER encoding (bounded):
-   the same bytes, already parsed. asn1crypto objects are only read during validation, and
-   its lazy parsing stores complete values, so sharing them between threads is safe.
+   the same bytes, already parsed. asn1crypto parses lazily and not atomically: a Sequence
+   sets ``children = []`` and then appends, so a second thread reading a certificate the
+   first is still parsing saw a half-filled list ("No field numbered 1 is present in this
+   PublicKeyInfo", issue 16). So a certificate is parsed completely (``warm``) under a lock
+   before it is shared, and afterwards is only read.
 
 4. Encoding new ASN.1 structures while signing. asn1crypto marks a structure it did not parse
    as "mutated" for good, so every access to its encoding re-encodes the whole subtree, and
@@ -119,15 +122,62 @@ def _name_ne(self, other) -> bool:
 _orig_extract = _generic_cms.extract_certificate_info
 _certs: dict[bytes, _x509.Certificate] = {}
 _CERTS_MAX = 4096
+_certs_lock = threading.Lock()
+
+# Certificate properties asn1crypto computes on first use and validation reads.
+_CERT_PROPERTIES = (
+    "critical_extensions",
+    "sha1",
+    "sha256",
+    "issuer_serial",
+    "key_identifier",
+    "authority_key_identifier",
+    "authority_issuer_serial",
+    "self_issued",
+    "self_signed",
+    "ocsp_urls",
+    "crl_distribution_points",
+    "delta_crl_distribution_points",
+    "valid_domains",
+    "valid_ips",
+    "max_path_length",
+)
+
+
+def warm(cert: _x509.Certificate) -> bool:
+    """Parse everything of ``cert`` that asn1crypto would parse lazily, so that threads
+    sharing it afterwards only read (see 3.). False if some part does not parse: such a
+    certificate is not shared (validation reports the defect on its own copy)."""
+    try:
+        cert.native  # every field, down to extension values and the public key  # noqa: B018
+        for name in _CERT_PROPERTIES:
+            getattr(cert, name)
+        for name in (cert.subject, cert.issuer):
+            name.hashable  # noqa: B018
+            name.sha256  # noqa: B018
+        key = cert.public_key
+        key.algorithm  # noqa: B018
+        key.bit_size  # noqa: B018
+        key.sha1  # noqa: B018
+        key.sha256  # noqa: B018
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return False
+    return True
 
 
 def _intern(cert: _x509.Certificate) -> _x509.Certificate:
     der = cert.dump()
     hit = _certs.get(der)
-    if hit is None:
-        if len(_certs) >= _CERTS_MAX:
-            _certs.clear()
-        _certs[der] = hit = cert
+    if hit is not None:
+        return hit
+    with _certs_lock:
+        hit = _certs.get(der)
+        if hit is None:
+            if not warm(cert):
+                return cert
+            if len(_certs) >= _CERTS_MAX:
+                _certs.clear()
+            _certs[der] = hit = cert
     return hit
 
 

@@ -58,6 +58,8 @@ from pyhanko.sign.diff_analysis.rules_api import (
     WhitelistRule,
 )
 
+from formats import pdf_guard
+
 log = logging.getLogger(__name__)
 
 _DSS_STREAM_KEYS = {"/Certs", "/CRLs", "/OCSPs"}
@@ -343,22 +345,10 @@ def _difference(
 
 
 def _page_refs(res: HistoricalResolver) -> list[generic.Reference]:
-    out: list[generic.Reference] = []
-    seen: set[generic.Reference] = set()
-
-    def walk(node_ref: generic.IndirectObject, depth: int) -> None:
-        if depth > 64 or node_ref.reference in seen:
-            raise ValueError("page tree loops")
-        seen.add(node_ref.reference)
-        node = node_ref.get_object()
-        if _get(node, "/Type") == "/Pages" or "/Kids" in node:
-            for kid in _get(node, "/Kids"):
-                walk(kid, depth + 1)
-        else:
-            out.append(node_ref.reference)
-
-    walk(res.root.raw_get("/Pages"), 0)
-    return out
+    pages = pdf_guard.page_tree(res.root.raw_get("/Pages"))  # refuses a looping tree
+    if any(p.ref is None for p in pages):
+        raise ValueError("a page is not an indirect object")
+    return [p.ref.reference for p in pages]
 
 
 def _raw(d: generic.DictionaryObject, key: str):

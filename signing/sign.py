@@ -37,6 +37,7 @@ from pyhanko.sign.timestamps.requests_client import RequestsHTTPTimeStamper
 from pyhanko.stamp import StaticStampStyle, TextStamp, TextStampStyle
 from pyhanko_certvalidator import ValidationContext
 
+from formats import pdf_guard
 from signing import _speedups
 from signing.fonts import ScaledGlyphAccumulatorFactory, default_serif_font, stamp_font
 from signing.trust import load_certs
@@ -312,43 +313,30 @@ class _LeaderStamp(TextStamp):
         return cmds
 
 
-def _page_size(reader: PdfFileReader, page: int) -> tuple[float, float]:
-    """Width and height of a page, walking the page tree (MediaBox is inheritable)."""
-    node = reader.root["/Pages"]
-    inherited = node.get("/MediaBox")
-    remaining = page
-    while "/Kids" in node:
-        for kid in node["/Kids"]:
-            kid = kid.get_object()
-            count = int(kid.get("/Count", 1)) if "/Kids" in kid else 1
-            if remaining < count:
-                inherited = kid.get("/MediaBox", inherited)
-                node = kid
-                break
-            remaining -= count
-        else:
-            raise SigningError(f"page {page + 1} does not exist")
-    box = node.get("/MediaBox", inherited) or [0, 0, 595, 842]
-    return float(box[2]) - float(box[0]), float(box[3]) - float(box[1])
+def _pages(reader: PdfFileReader) -> list[pdf_guard.Page]:
+    """The pages, walked once within bounds (a looping page tree is refused, not followed)."""
+    try:
+        pages = reader.root.raw_get("/Pages")
+    except KeyError as exc:
+        raise pdf_guard.PdfStructureError("the PDF has no page tree (/Pages)") from exc
+    return pdf_guard.page_tree(pages)
 
 
-def _page_ids(reader: PdfFileReader) -> list[int]:
+def _page_size(pages: list[pdf_guard.Page], page: int) -> tuple[float, float]:
+    """Width and height of a page (MediaBox is inheritable: the walk carried it down)."""
+    if not 0 <= page < len(pages):
+        raise SigningError(f"page {page + 1} does not exist")
+    return pdf_guard.page_size(pages[page])
+
+
+def _page_ids(pages: list[pdf_guard.Page]) -> list[int | None]:
     """Object numbers of the pages, in order."""
-    out: list[int] = []
-
-    def walk(node) -> None:
-        for ref in node.get_object()["/Kids"]:
-            kid = ref.get_object()
-            if "/Kids" in kid:
-                walk(kid)
-            else:
-                out.append(ref.idnum)
-
-    walk(reader.root["/Pages"])
-    return out
+    return [p.ref.idnum if p.ref is not None else None for p in pages]
 
 
-def _leader_widget(reader: PdfFileReader) -> tuple[tuple[float, ...] | None, int | None]:
+def _leader_widget(
+    reader: PdfFileReader, pages: list[pdf_guard.Page]
+) -> tuple[tuple[float, ...] | None, int | None]:
     """Rectangle and page of the last leader signature, for the agency seal."""
     found: tuple[tuple[float, ...] | None, int | None] = (None, None)
     for name, _value, ref in fields.enumerate_sig_fields(reader, filled_status=True):
@@ -362,7 +350,7 @@ def _leader_widget(reader: PdfFileReader) -> tuple[tuple[float, ...] | None, int
             continue
         page = None
         try:
-            page = _page_ids(reader).index(widget.raw_get("/P").idnum)
+            page = _page_ids(pages).index(widget.raw_get("/P").idnum)
         except Exception:  # no /P, or not a reference: page unknown
             page = None
         found = (tuple(float(v) for v in rect), page)
@@ -381,11 +369,11 @@ def _esc(text: str) -> str:
 
 
 def _stamp_and_box(
-    app: Appearance, reader: PdfFileReader, now: datetime
+    app: Appearance, reader: PdfFileReader, pages: list[pdf_guard.Page], now: datetime
 ) -> tuple[object | None, tuple[float, float, float, float] | None, int]:
     if app.role == "invisible":
         return None, None, 0
-    count = int(reader.root["/Pages"].get("/Count", 1))
+    count = len(pages)
     requested_page = app.page
     page = 0 if app.role == "attachment" else app.page
     if page < 0:
@@ -393,7 +381,7 @@ def _stamp_and_box(
     if not 0 <= page < count:
         raise SigningError(f"page {app.page + 1 if app.page >= 0 else app.page} does not exist")
     app = replace(app, page=page)
-    width, height = _page_size(reader, page)
+    width, height = _page_size(pages, page)
     if app.role == "attachment":
         # Top right of page 1, text only, black, 10 pt: number/symbol and signing time.
         box = app.box or (
@@ -440,7 +428,7 @@ def _stamp_and_box(
         raise SigningError("the agency signature needs the seal image (--image)")
     box = app.box
     if box is None:
-        lead, lead_page = _leader_widget(reader)
+        lead, lead_page = _leader_widget(reader, pages)
         if lead is not None and lead_page is not None and requested_page == -1:
             page = lead_page  # the seal goes where the leader signed
         if lead is None:
@@ -497,6 +485,16 @@ def _embed_earlier_revinfo(data: bytes, vc: ValidationContext) -> bytes:
     return data
 
 
+def _open(data: bytes) -> tuple[IncrementalPdfFileWriter, list[pdf_guard.Page]]:
+    """The PDF to sign and its pages, the page tree checked before anything else walks it
+    (pdf_guard.PdfStructureError)."""
+    try:
+        writer = IncrementalPdfFileWriter(io.BytesIO(data), strict=False)
+    except Exception as exc:
+        raise SigningError(f"not a readable PDF: {exc}") from exc
+    return writer, _pages(writer.prev)
+
+
 def sign_pdf(
     data: bytes,
     signer: LoadedSigner,
@@ -521,6 +519,7 @@ def sign_pdf(
     if level != "B-B" and not tsa_url:
         raise SigningError(f"level {level} needs a timestamp authority URL (--tsa)")
     app = appearance or Appearance()
+    writer, pages = _open(data)
     vc = None
     if level in ("B-LT", "B-LTA"):
         vc = validation_context
@@ -531,13 +530,10 @@ def sign_pdf(
             vc = ValidationContext(trust_roots=certs, allow_fetching=True)
         # long-term validation for the whole document: earlier signers' revocation data too
         data = _embed_earlier_revinfo(data, vc)
-    try:
-        writer = IncrementalPdfFileWriter(io.BytesIO(data), strict=False)
-    except Exception as exc:
-        raise SigningError(f"not a readable PDF: {exc}") from exc
+        writer, pages = _open(data)
     reader = writer.prev
     now = datetime.now(VN_TZ).replace(microsecond=0)
-    stamp_style, box, page = _stamp_and_box(app, reader, now)
+    stamp_style, box, page = _stamp_and_box(app, reader, pages, now)
     name = field_name or _next_field_name(reader, app.role if app.role != "invisible" else "sig")
 
     meta = signers.PdfSignatureMetadata(

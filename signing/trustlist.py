@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import yaml
 from asn1crypto import x509
 
+from signing import _speedups
 from signing.trust import TrustError, load_certs, parse_certs
 
 if TYPE_CHECKING:
@@ -452,6 +453,7 @@ class IssuerCache:
         bc = cert.basic_constraints_value
         if bc is None or not bc["ca"].native:
             return
+        _speedups.warm(cert)  # shared with every later validation's thread
         with self._lock:
             if len(self._certs) >= self.max_entries and cert.sha256 not in self._certs:
                 oldest = min(self._certs, key=lambda k: self._certs[k][0])

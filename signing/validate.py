@@ -43,6 +43,7 @@ from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.policy_decl import CertRevTrustPolicy, RevocationCheckingPolicy
 from pyhanko_certvalidator.registry import SimpleTrustManager
 
+from formats import pdf_guard
 from formats.findings import Finding
 from signing import _speedups, modifications, trustlist
 from signing.report import (
@@ -80,6 +81,8 @@ class TrustConfig:
     trust_list: dict | None = None
 
     def __post_init__(self) -> None:
+        for cert in self.roots + self.intermediates:
+            _speedups.warm(cert)  # read by every validation's thread from now on
         if self.trust_list is None:
             ident = trustlist.identity(self.roots, self.intermediates)
             object.__setattr__(self, "trust_list", ident)
@@ -303,7 +306,11 @@ def _validate_into(rep: PdfReport, data: bytes, cfg: ValidationConfig, deadline)
                 rep, "SIG_ENCRYPTED", "the PDF is encrypted with a password; cannot validate"
             )
             return
+        pdf_guard.page_tree(reader.root.raw_get("/Pages"))  # before anything walks it
         embedded = reader.embedded_signatures
+    except pdf_guard.PdfStructureError as exc:
+        _file_failure(rep, exc.code, f"the PDF structure is unsafe to read: {exc}")
+        return
     except Exception as exc:
         _file_failure(rep, "SIG_MALFORMED", f"the PDF structure is broken: {_short(exc)}")
         return

@@ -17,7 +17,31 @@ from sqlalchemy import Engine, Insert, create_engine, event, insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, class_mapper, sessionmaker
 
+from axis.adapters.document_locks import DocumentLocks
 from axis.adapters.tables import Base
+from axis.domain import Rejected
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def _refuse_nul(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
+    """No text holding a NUL character reaches the database, from any entry point: PostgreSQL
+    refuses it with an error that ended as a 500 (a cursor, an agency code, a search of the
+    directory...), and no edXML, agency code or id can hold one legitimately. The caller
+    gets a 422 instead, on SQLite the same as on PostgreSQL."""
+    if parameters and _has_nul(parameters):
+        raise Rejected(
+            "a parameter holds a NUL character (\\x00), which no text here may contain",
+            code="TEXT_NUL_CHARACTER",
+        )
 
 
 def make_engine(url: str, *, sqlite_synchronous: str = "FULL") -> Engine:
@@ -25,7 +49,9 @@ def make_engine(url: str, *, sqlite_synchronous: str = "FULL") -> Engine:
     if parsed.get_backend_name() != "sqlite":
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
-        return create_engine(parsed, pool_size=10, max_overflow=20, pool_pre_ping=True)
+        engine = create_engine(parsed, pool_size=10, max_overflow=20, pool_pre_ping=True)
+        event.listen(engine, "before_cursor_execute", _refuse_nul)
+        return engine
 
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
@@ -35,6 +61,8 @@ def make_engine(url: str, *, sqlite_synchronous: str = "FULL") -> Engine:
         pool_size=20,
         max_overflow=20,
     )
+
+    event.listen(engine, "before_cursor_execute", _refuse_nul)
 
     @event.listens_for(engine, "connect")
     def _configure(dbapi_conn, _record):  # noqa: ANN001
@@ -278,6 +306,7 @@ class Database:
         self._group_commit: _GroupCommit | None = None
         if self.is_sqlite:
             self._group_commit = _GroupCommit(self._writer, _writer_lock_path(url))
+        self.document_locks = DocumentLocks(self.engine)
 
     @property
     def is_sqlite(self) -> bool:
@@ -303,4 +332,5 @@ class Database:
             yield session
 
     def dispose(self) -> None:
+        self.document_locks.close()
         self.engine.dispose()

@@ -9,7 +9,11 @@ import threading
 
 from axis.adapters.database import Database
 
-_SQL = "SELECT secret_hash, revoked_at, role, agency_code, signer_id FROM api_keys WHERE key_id = ?"
+# The same columns as axis.service.keys._KEY_ROW, the agency's active flag last.
+_SQL = (
+    "SELECT k.secret_hash, k.revoked_at, k.role, k.agency_code, k.signer_id, a.active"
+    " FROM api_keys k LEFT JOIN agencies a ON a.code = k.agency_code WHERE k.key_id = ?"
+)
 
 # What `read` answers when it cannot at once: the caller asks the database the usual way.
 UNANSWERED = object()
@@ -31,9 +35,9 @@ class SqliteKeyRows:
             self._conn = conn
 
     def read(self, key_id: str) -> tuple | None | object:
-        """The row of `key_id` (secret_hash, revoked_at, role, agency_code, signer_id), None if
-        there is none, or UNANSWERED: no SQLite file, the connection busy in another thread,
-        the database locked or not there yet."""
+        """The row of `key_id` (the columns of _SQL), None if there is none, or UNANSWERED:
+        no SQLite file, the connection busy in another thread, the database locked or not
+        there yet."""
         if self._conn is None or not self._lock.acquire(blocking=False):
             return UNANSWERED
         try:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from axis.api.deps import get_hub, get_principal
+from axis.api.params import RowId
 from axis.domain import Forbidden, Principal
 from axis.service import push
 from axis.service.context import Hub
@@ -30,7 +31,7 @@ class WebhookIn(BaseModel):
 
 
 class RetryIn(BaseModel):
-    job_ids: list[int] | None = Field(default=None, max_length=10_000)
+    job_ids: list[RowId] | None = Field(default=None, max_length=10_000)
     agency: str | None = None
 
 
@@ -38,7 +39,13 @@ class RetryIn(BaseModel):
 def put_webhook(agency_code: str, body: WebhookIn, hub: HubDep) -> dict:
     """Returns the shared secret the hub signs pushes with (new on first registration or
     with rotate_secret)."""
-    return push.set_webhook(hub.db, agency_code, body.url, rotate_secret=body.rotate_secret)
+    return push.set_webhook(
+        hub.db,
+        agency_code,
+        body.url,
+        rotate_secret=body.rotate_secret,
+        allowed_networks=hub.settings.webhook_allowed_networks,
+    )
 
 
 @router.get("/webhooks", summary="Registered webhooks (without their secrets)")
@@ -46,10 +53,16 @@ def get_webhooks(hub: HubDep) -> dict:
     return {"items": push.list_webhooks(hub.db)}
 
 
-@router.delete("/webhooks/{agency_code}", status_code=204, summary="Stop pushing to an agency")
-def delete_webhook(agency_code: str, hub: HubDep) -> JSONResponse:
+@router.delete(
+    "/webhooks/{agency_code}",
+    status_code=204,
+    response_class=Response,
+    summary="Stop pushing to an agency",
+)
+def delete_webhook(agency_code: str, hub: HubDep) -> Response:
     push.remove_webhook(hub.db, agency_code)
-    return JSONResponse(None, status_code=204)
+    # no body at all: a 204 with one ("null") broke the keep-alive connection's next request
+    return Response(status_code=204)
 
 
 @router.get("/deadletters", summary="Push jobs given up on")

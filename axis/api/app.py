@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import logging
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -44,9 +45,17 @@ def create_app(
         app.state.key_reader = None
         app.state.hub.close()
 
+    if settings is None:
+        settings = hub.settings if hub is not None else Settings()
+    # The API's description is not secret, but an open /docs is a map for whoever probes the
+    # hub: served only where the operator asks for it (docs/security.md).
+    docs = settings.public_docs
     app = FastAPI(
         title="axis",
         version=__version__,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
         description="Electronic document interconnection hub for public agencies "
         "(edXML, QCVN 102:2016). Authenticate with `Authorization: Bearer <key>`.",
         lifespan=lifespan,
@@ -61,6 +70,7 @@ def create_app(
     app.include_router(vxp.router)  # the national axis's protocol, for its SDK (issue 15)
     app.include_router(evidence.router)  # evidence bundles (issue 18)
     _mount_stats(app)
+    _document_errors(app)
 
     @app.get("/healthz", tags=["health"])
     async def healthz(request: Request) -> JSONResponse:
@@ -111,6 +121,136 @@ def _mount_stats(app: FastAPI) -> None:
     app.include_router(stats.router)
     app.include_router(dashboard.router)
     mount(app)
+
+
+_ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error", "message", "findings"],
+    "properties": {
+        "error": {"type": "string", "description": "a stable code, e.g. AUTH_INVALID"},
+        "message": {"type": "string"},
+        "findings": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "code": {"type": "string"},
+                    "severity": {"type": "string"},
+                    "path": {"type": "string"},
+                    "message": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+_ERRORS = {
+    "401": "no key, an unknown key or a revoked one (AUTH_MISSING, AUTH_INVALID, AUTH_REVOKED)",
+    "403": "the key may not do this (ROLE_*, AGENCY_INACTIVE, ...)",
+    "400": "the body is not what this route reads (not XML, not a PDF, empty)",
+    "404": "nothing of that name that this key may see",
+    "409": "already exists",
+    "413": "the body is larger than the hub accepts (BODY_TOO_LARGE)",
+    "422": "a parameter or the body is invalid (REQUEST_INVALID, or a finding code)",
+    "503": "the database or the store is unavailable: retry after Retry-After",
+}
+_AUTH_CALLS = ("authenticate", "get_principal", "get_signer", "require_operator")
+
+
+@dataclass(frozen=True)
+class RouteInfo:
+    route: object  # the route as declared (an APIRoute for the API's own)
+    path: str  # the path template, e.g. /v1/messages/{message_id}
+    methods: frozenset[str]
+    include_in_schema: bool
+
+
+def route_infos(app: FastAPI) -> list[RouteInfo]:
+    """Every route of the app with its full path, routers included: FastAPI from 0.16x keeps
+    included routers as nodes (fastapi.routing.iter_route_contexts walks them), older ones
+    copy their routes into app.routes."""
+    try:
+        from fastapi.routing import iter_route_contexts
+    except ImportError:  # an older FastAPI: app.routes is flat
+        contexts = [(r, r) for r in app.routes]
+    else:
+        contexts = [(c.original_route, c) for c in iter_route_contexts(app.routes)]
+    return [
+        RouteInfo(
+            route,
+            getattr(ctx, "path_format", None) or getattr(ctx, "path", ""),
+            frozenset(getattr(ctx, "methods", None) or ()),
+            bool(getattr(ctx, "include_in_schema", True)),
+        )
+        for route, ctx in contexts
+    ]
+
+
+def _uses_key(dependant) -> bool:  # noqa: ANN001
+    return any(
+        getattr(d.call, "__name__", "") in _AUTH_CALLS or _uses_key(d)
+        for d in dependant.dependencies
+    )
+
+
+def _document_errors(app: FastAPI) -> None:
+    """Every error answer a route can give, in the OpenAPI document: derived from the route
+    (needs a key: 401/403; names something in its path: 404; creates: 409; reads a raw body:
+    413) so that a new route is documented like the others without a list kept by hand."""
+    from fastapi.routing import APIRoute
+
+    plain = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = plain()
+        schema.setdefault("components", {}).setdefault("schemas", {})["Error"] = _ERROR_SCHEMA
+        schema["components"].setdefault("securitySchemes", {})["apiKey"] = {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "an API key: axis_<key id>_<secret>",
+        }
+        for info in route_infos(app):
+            route = info.route
+            if not isinstance(route, APIRoute) or not info.include_in_schema:
+                continue
+            dep = route.dependant
+            keyed = _uses_key(dep)
+            raw_body = bool(route.openapi_extra and "requestBody" in route.openapi_extra)
+            codes = {"503"}
+            if keyed:
+                codes |= {"401", "403"}
+            if dep.path_params:
+                codes.add("404")
+            if route.status_code == 201:
+                codes.add("409")
+            if raw_body:
+                codes |= {"400", "413"}
+            if keyed or raw_body or dep.query_params or dep.path_params or dep.body_params:
+                codes.add("422")
+            for method in info.methods:
+                op = schema["paths"].get(info.path, {}).get(method.lower())
+                if op is None:
+                    continue
+                if keyed:
+                    op["security"] = [{"apiKey": []}]
+                responses = op.setdefault("responses", {})
+                for code in sorted(codes):
+                    responses.setdefault(
+                        code,
+                        {
+                            "description": _ERRORS[code],
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": "#/components/schemas/Error"}
+                                }
+                            },
+                        },
+                    )
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi
 
 
 def _check(hub: Hub) -> None:

@@ -6,7 +6,6 @@ the rest. Only archivist and operator keys (others: 403 ROLE_NOT_ARCHIVIST).
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Literal
 from urllib.parse import quote
 
@@ -18,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from archive import search as archive_search
 from axis.api.deps import get_hub, get_principal
+from axis.api.params import Day, FromDay, ToDay
 from axis.domain import Principal
 from axis.service import archivist
 from axis.service.context import Hub
@@ -36,8 +36,8 @@ class ExportIn(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     agency: str | None = Field(None, max_length=300)
-    date_from: date | None = Field(None, alias="from")
-    date_to: date | None = Field(None, alias="to")
+    date_from: Day | None = Field(None, alias="from")
+    date_to: Day | None = Field(None, alias="to")
     type: str | None = Field(None, max_length=300)
     number: str | None = Field(None, max_length=300)
     text: str | None = Field(None, max_length=1000)
@@ -50,8 +50,8 @@ def search_records(
     caller: Caller,
     hub: HubDep,
     agency: Short = None,
-    date_from: Annotated[date | None, Query(alias="from")] = None,
-    date_to: Annotated[date | None, Query(alias="to")] = None,
+    date_from: FromDay = None,
+    date_to: ToDay = None,
     type: Short = None,
     number: Short = None,
     text: Annotated[str | None, Query(max_length=1000)] = None,
@@ -104,7 +104,7 @@ def show_record(ident: str, caller: Caller, hub: HubDep) -> dict:
     "/export",
     summary="A zip of BagIt bags for the records of a query (bounded; larger: the CLI)",
     response_class=FileResponse,
-    responses={200: {"content": {"application/zip": {}}}},
+    responses={200: {"content": {"application/zip": {}}}, 404: {"description": "no record"}},
 )
 async def export(body: ExportIn, caller: Caller, hub: HubDep) -> FileResponse:
     query = archive_search.Query(
@@ -129,7 +129,11 @@ async def export(body: ExportIn, caller: Caller, hub: HubDep) -> FileResponse:
     )
 
 
-@router.get("/audit", summary="Re-hash a sample of archived objects (or one record's)")
+@router.get(
+    "/audit",
+    summary="Re-hash a sample of archived objects (or one record's)",
+    responses={404: {"description": "no such record"}},
+)
 def audit(
     caller: Caller,
     hub: HubDep,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
-from axis.domain import BadPackage, Principal, TooLarge
+from axis.domain import BadPackage, Forbidden, Principal, TooLarge
 from axis.service import keys
 from axis.service.context import Hub
 
@@ -15,7 +15,9 @@ async def get_hub(request: Request) -> Hub:
     return request.app.state.hub
 
 
-async def get_principal(request: Request) -> Principal:
+async def authenticate(request: Request) -> Principal:
+    """The caller of the request's key, whatever its role. Every rule about a key itself
+    (unknown, revoked, its agency deactivated) is checked here, on every request."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     raw = token if scheme.lower() == "bearer" else None
@@ -26,6 +28,25 @@ async def get_principal(request: Request) -> Principal:
         if principal is not None:
             return principal
     return await run_in_threadpool(keys.authenticate, state.hub.db, raw)
+
+
+async def get_principal(request: Request) -> Principal:
+    """The caller of every route but POST /v1/sign: a signer key only signs (it names a
+    leader's key the hub holds, not a clerk who reads timelines and reports)."""
+    principal = await authenticate(request)
+    if principal.role == "signer":
+        raise Forbidden(
+            "a signer key only signs (POST /v1/sign); use the agency's key for the rest",
+            code="ROLE_SIGNER_ONLY_SIGNS",
+        )
+    return principal
+
+
+async def get_signer(request: Request) -> Principal:
+    principal = await authenticate(request)
+    if principal.role != "signer" or not principal.signer_id:
+        raise Forbidden("only signer keys may sign", code="ROLE_NOT_SIGNER")
+    return principal
 
 
 async def read_limited_body(request: Request, limit: int) -> bytes:

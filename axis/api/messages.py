@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from axis.api.deps import get_hub, get_principal, read_limited_body
+from axis.api.params import InboxCursor
 from axis.domain import BadPackage, Principal
 from axis.service import inbox, messages, statuses
 from axis.service.context import Hub
@@ -84,9 +85,9 @@ def get_inbox(
     caller: Caller,
     hub: HubDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    cursor: Annotated[str | None, Query(pattern=r"^\d{1,19}$")] = None,
+    cursor: InboxCursor = None,
 ) -> JSONResponse:
-    page = inbox.list_inbox(hub, caller, limit=limit, cursor=int(cursor) if cursor else None)
+    page = inbox.list_inbox(hub, caller, limit=limit, cursor=cursor)
     return JSONResponse(page)
 
 

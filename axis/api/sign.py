@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from axis.api.deps import get_hub, get_principal, read_limited_body
+from axis.api.deps import get_hub, get_signer, read_limited_body
 from axis.domain import Principal
 from axis.service import signers
 from axis.service.context import Hub
@@ -30,7 +30,7 @@ router = APIRouter(prefix="/v1", tags=["signing"])
 )
 async def sign(
     request: Request,
-    caller: Annotated[Principal, Depends(get_principal)],
+    caller: Annotated[Principal, Depends(get_signer)],
     hub: Annotated[Hub, Depends(get_hub)],
     role: Annotated[Literal["leader", "agency", "attachment"] | None, Query()] = None,
     level: Annotated[Literal["B-B", "B-T", "B-LT", "B-LTA"] | None, Query()] = None,

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from axis.api.deps import get_hub, get_principal
 from axis.domain import Principal, Rejected
-from axis.service import stats
+from axis.service import spreadsheet, stats
 from axis.service.context import Hub
 from formats.findings import Finding
 
@@ -65,7 +65,11 @@ def agency(
     return stats.agency_stats(hub, caller, code, rng)
 
 
-@router.get("/overdue", summary="Documents past their DueDate with no completion (06) yet")
+@router.get(
+    "/overdue",
+    summary="Documents past their DueDate with no completion (06) yet",
+    responses={404: {"description": "no such agency"}},
+)
 def overdue(
     caller: Caller,
     hub: HubDep,
@@ -81,6 +85,7 @@ def overdue(
     "/documents",
     summary="Every document behind the figures with its times and statuses (csv, xlsx, json)",
     response_class=Response,
+    responses={404: {"description": "no such agency"}},
 )
 def documents(
     caller: Caller,
@@ -144,7 +149,7 @@ def _xlsx(hub: Hub, agency: str | None, rng, state: str, by: str, name: str) -> 
     ws = wb.create_sheet("documents")
     ws.append(list(stats.CSV_COLUMNS))
     for row in stats.iter_documents(hub, agency, rng, state, by):
-        ws.append(stats.cells(row))
+        ws.append(spreadsheet.xlsx_row(ws, stats.cells(row)))
     out = io.BytesIO()
     wb.save(out)
     return Response(

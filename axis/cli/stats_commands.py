@@ -139,6 +139,7 @@ def _write_csv(path: Path, rows) -> int:  # noqa: ANN001
 def _write_xlsx(path: Path, rows) -> int:  # noqa: ANN001
     from openpyxl import Workbook
 
+    from axis.service.spreadsheet import xlsx_row
     from axis.service.stats import CSV_COLUMNS, cells
 
     wb = Workbook(write_only=True)
@@ -146,7 +147,7 @@ def _write_xlsx(path: Path, rows) -> int:  # noqa: ANN001
     ws.append(list(CSV_COLUMNS))
     n = 0
     for row in rows:
-        ws.append(cells(row))
+        ws.append(xlsx_row(ws, cells(row)))
         n += 1
     wb.save(path)
     return n

@@ -81,7 +81,15 @@ def agency_webhook(
     """Push an agency's packages to URL. Prints the shared secret (HMAC-SHA256 key) last."""
     from axis.service import push
 
-    hook = _run(push.set_webhook, _hub().db, code, url, rotate_secret=rotate_secret)
+    hub = _hub()
+    hook = _run(
+        push.set_webhook,
+        hub.db,
+        code,
+        url,
+        rotate_secret=rotate_secret,
+        allowed_networks=hub.settings.webhook_allowed_networks,
+    )
     console.print(f"webhook of {hook['agency']}: {hook['url']}")
     console.print("shared secret (X-Axis-Signature = hex HMAC-SHA256 of timestamp.body):")
     print(hook["secret"])

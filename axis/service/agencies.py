@@ -111,8 +111,13 @@ def list_agencies(
         if after:
             q = q.where(Agency.code > after)
         if query:
-            like = f"%{nfc(query)}%"
-            q = q.where(or_(Agency.code.like(like), Agency.name.like(like)))
+            text = nfc(query)  # a substring: "%" and "_" in it are letters, not wildcards
+            q = q.where(
+                or_(
+                    Agency.code.contains(text, autoescape=True),
+                    Agency.name.contains(text, autoescape=True),
+                )
+            )
         rows = list(session.scalars(q))
     more = len(rows) > limit
     rows = rows[:limit]

@@ -131,7 +131,7 @@ def _visible(hub: Hub, principal: Principal, message_id: str) -> tuple[str, Mess
         if msg is not None:
             if principal.role in ("archivist", "operator"):
                 return principal.role, msg
-            agency = principal.agency_code
+            agency = principal.agency_code if principal.role == "agency" else None
             if msg.sender_code == agency:
                 return "sender", msg
             seen = session.scalar(

@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 
 from axis.adapters.database import Database
 from axis.adapters.key_rows import UNANSWERED, SqliteKeyRows
-from axis.adapters.tables import ApiKey
-from axis.domain import ROLES, NotFound, Principal, Unauthorized, utcnow
+from axis.adapters.tables import Agency, ApiKey
+from axis.domain import ROLES, Forbidden, NotFound, Principal, Unauthorized, utcnow
 
 _PREFIX = "axis"
 
@@ -67,18 +67,34 @@ def _parse(raw: str | None) -> tuple[str, str]:
 
 
 def _principal(key_id: str, secret: str, row) -> Principal:  # noqa: ANN001 - a row or None
-    """The caller of a key row (secret_hash, revoked_at, role, agency_code, signer_id)."""
+    """The caller of a key row (secret_hash, revoked_at, role, agency_code, signer_id,
+    agency_active): checked here, on every request, so a revoked key or a deactivated
+    agency's key stops at once whatever route it calls."""
     if row is None or not hmac.compare_digest(row[0], _hash(secret)):
         raise Unauthorized("unknown API key", code="AUTH_INVALID")
     if row[1] is not None:
         raise Unauthorized("this API key was revoked", code="AUTH_REVOKED")
+    if row[3] is not None and not row[5]:
+        raise Forbidden(
+            f"đơn vị {row[3]} đã bị ngừng hoạt động trên trục: liên hệ quản trị trục",
+            code="AGENCY_INACTIVE",
+        )
     return Principal(key_id=key_id, role=row[2], agency_code=row[3], signer_id=row[4])
 
 
 # One Core statement, compiled once and cached by SQLAlchemy: no ORM session, no identity map.
-_KEY_ROW = select(
-    ApiKey.secret_hash, ApiKey.revoked_at, ApiKey.role, ApiKey.agency_code, ApiKey.signer_id
-).where(ApiKey.key_id == bindparam("key_id"))
+_KEY_ROW = (
+    select(
+        ApiKey.secret_hash,
+        ApiKey.revoked_at,
+        ApiKey.role,
+        ApiKey.agency_code,
+        ApiKey.signer_id,
+        Agency.active,
+    )
+    .outerjoin(Agency, Agency.code == ApiKey.agency_code)
+    .where(ApiKey.key_id == bindparam("key_id"))
+)
 
 
 def authenticate(db: Database, raw: str | None) -> Principal:

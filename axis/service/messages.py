@@ -28,6 +28,7 @@ from axis.service.checks import CheckInput, run_checks
 from axis.service.context import Hub
 from axis.service.events import MessageAccepted, MessageRejected
 from formats import edxml
+from formats.agency_code import document_id_agency
 from formats.findings import Finding, has_errors
 from formats.model import BusinessDocType, DocumentPackage, StatusPackage
 
@@ -170,6 +171,35 @@ def _submit(
     return _submit_document(hub, sender, pkg, raw, sha256, warnings, *route)
 
 
+def _check_document_id_owner(hub: Hub, pkg: DocumentPackage, sender: str) -> None:
+    """A DocumentId in the conventional form names its sender: another agency may not take
+    the DocumentId of an agency of this hub first (and make the owner's real document a
+    conflict), whether the rules run or not (with them, RULE_DOCUMENT_ID_MISMATCH refuses it
+    first). Other forms (UUIDs, which real systems send), or a code no agency here holds (a
+    letter forwarded from its issuer elsewhere, as real packages are), are left alone."""
+    named = document_id_agency(pkg.document_id)
+    if named is None or named == sender:
+        return
+    with hub.db.read() as session:
+        owner_here = session.get(Agency, named) is not None
+    if owner_here:
+        message = (
+            f"DocumentId {pkg.document_id!r} là của đơn vị {named}, không phải của đơn vị gửi "
+            f"{sender}: dùng mã văn bản của chính đơn vị mình"
+        )
+        raise Rejected(
+            message,
+            code="DOCUMENT_ID_NOT_SENDERS",
+            findings=[
+                Finding.error(
+                    "DOCUMENT_ID_NOT_SENDERS",
+                    "/edXML/edXMLEnvelope/edXMLHeader/MessageHeader/DocumentId",
+                    message,
+                )
+            ],
+        )
+
+
 def _from_path(pkg: DocumentPackage | StatusPackage) -> str:
     if isinstance(pkg, StatusPackage):
         return f"{statuses.status_path(pkg)}/From/OrganId"
@@ -302,7 +332,12 @@ def _route(
     if resend:
         return recipients, None
     ref = _referenced_document(session, sender, pkg)
-    same_id = _document(session, pkg.document_id)
+    _check_id_free(_document(session, pkg.document_id), pkg, ref)
+    return recipients, ref
+
+
+def _check_id_free(same_id: Row | None, pkg: DocumentPackage, ref: Row | None) -> None:
+    """Conflict when the package's DocumentId is taken, but by the document it updates."""
     if same_id is not None and ref is None:
         raise Conflict(
             f"document {pkg.document_id!r} was already sent with other content",
@@ -310,7 +345,6 @@ def _route(
         )
     if same_id is not None and ref is not None and same_id.document_id != ref.document_id:
         raise Conflict(f"document {pkg.document_id!r} already exists", code="DOCUMENT_ID_CONFLICT")
-    return recipients, ref
 
 
 def _submit_document(
@@ -336,7 +370,39 @@ def _submit_document(
             "the document did not pass the hub's checks", findings=warnings + check_findings
         )
     findings = [f.to_dict() for f in warnings + check_findings]
+    _check_document_id_owner(hub, pkg, sender)
+    # From the last look at the DocumentId to the commit, no other submission of it runs:
+    # a loser finds the winner's row before writing any object (no orphans in the store).
+    with hub.db.document_locks.hold(pkg.document_id):
+        earlier = _taken(hub, sender, pkg, sha256, ref)
+        if earlier is not None:
+            return earlier, False
+        return _store_and_commit(hub, sender, pkg, raw, sha256, item, findings, recipients, ref)
 
+
+def _taken(
+    hub: Hub, sender: str, pkg: DocumentPackage, sha256: str, ref: Row | None
+) -> Receipt | None:
+    """Looked at again under the DocumentId's lock: the receipt of a twin that won the race
+    with the same bytes, or Conflict if another package took the DocumentId meanwhile."""
+    with hub.db.read() as session:
+        if (earlier := _resent(session, sender, sha256)) is not None:
+            return Receipt.of(earlier)
+        _check_id_free(_document(session, pkg.document_id), pkg, ref)
+    return None
+
+
+def _store_and_commit(
+    hub: Hub,
+    sender: str,
+    pkg: DocumentPackage,
+    raw: bytes,
+    sha256: str,
+    item: CheckInput,
+    findings: list[dict],
+    recipients: list[str],
+    ref: Row | None,
+) -> tuple[Receipt, bool]:
     now = utcnow()
     message_id = new_id()
     record = archiving.store_record_objects(

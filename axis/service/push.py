@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import random
 import secrets
+import socket
 import time
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -88,18 +90,70 @@ def verify(
 # -- webhooks (operators) ---------------------------------------------------------------------
 
 
-def _check_url(url: str) -> str:
+def _check_url(url: str, allowed_networks: str = "") -> str:
     url = url.strip()
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        port = parts.port  # a port out of range raises here
+    except ValueError:
+        port = -1
+    if parts.scheme not in ("http", "https") or not parts.hostname or port == -1:
         raise Rejected(f"{url!r} is not an http(s) URL", code="WEBHOOK_URL_INVALID")
+    if (address := _forbidden_address(parts.hostname, _networks(allowed_networks))) is not None:
+        raise Rejected(
+            f"{url!r} leads to {address}, an address of this machine or its cloud (loopback, "
+            "link-local, metadata): the hub does not push there. Give the agency system's "
+            "own address (AXIS_WEBHOOK_ALLOWED_NETWORKS lets an operator allow one)",
+            code="WEBHOOK_URL_FORBIDDEN",
+        )
     return url
 
 
-def set_webhook(db: Database, agency_code: str, url: str, *, rotate_secret: bool = False) -> dict:
+def _networks(text: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    return [ipaddress.ip_network(n.strip(), strict=False) for n in text.split(",") if n.strip()]
+
+
+def _forbidden_address(host: str, allowed: list) -> str | None:  # noqa: ANN001
+    """The first address `host` names or resolves to that a webhook may not reach: the
+    hub's own machine (loopback, unspecified), link-local (169.254.169.254 is the cloud's
+    metadata service), multicast and reserved ranges, unless in `allowed`. Private ranges
+    are allowed: agency systems often sit on a government network with the hub. A name that
+    does not resolve now is left to delivery, which fails on it."""
+    try:
+        addresses = [ipaddress.ip_address(host)]
+    except ValueError:
+        try:
+            infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+        except (OSError, UnicodeError):
+            return None
+        addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+    for address in addresses:
+        mapped = getattr(address, "ipv4_mapped", None) or address
+        bad = (
+            mapped.is_loopback
+            or mapped.is_link_local
+            or mapped.is_unspecified
+            or mapped.is_multicast
+            or mapped.is_reserved
+        )
+        if bad and not any(mapped in net for net in allowed if net.version == mapped.version):
+            return str(address)
+    return None
+
+
+def set_webhook(
+    db: Database,
+    agency_code: str,
+    url: str,
+    *,
+    rotate_secret: bool = False,
+    allowed_networks: str = "",
+) -> dict:
     """Register (or change) an agency's webhook. Returns it with its shared secret, which a
-    new registration or `rotate_secret` creates; otherwise the secret is kept."""
-    url = _check_url(url)
+    new registration or `rotate_secret` creates; otherwise the secret is kept.
+    `allowed_networks` (AXIS_WEBHOOK_ALLOWED_NETWORKS): CIDRs allowed although they are this
+    machine's or link-local (a receiver on the hub's host)."""
+    url = _check_url(url, allowed_networks)
     code = agency_code.strip().upper()
     now = utcnow()
     with db.write() as session:

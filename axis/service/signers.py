@@ -94,6 +94,7 @@ def sign(
     number: str = "",
 ) -> bytes:
     """Sign `pdf` as the caller's configured signer; returns the signed PDF."""
+    from formats.pdf_guard import PdfStructureError
     from signing.keystore import signer_from_spec
     from signing.sign import Appearance, SigningError, sign_pdf
 
@@ -131,6 +132,8 @@ def sign(
             appearance=appearance,
             trust=registry.trust,
         )
+    except PdfStructureError as exc:
+        raise Rejected(f"cannot sign this PDF: {exc}", code=exc.code) from exc
     except SigningError as exc:
         raise Rejected(f"cannot sign: {exc}", code="SIGN_FAILED") from exc
     except Exception as exc:  # noqa: BLE001 - a PDF pyHanko cannot read is the client's file

@@ -20,7 +20,17 @@ from sqlalchemy.orm import Session
 from axis.adapters.metrics_tables import COUNTERS, HUB, MetricCode, MetricDocument, MetricLatency
 from axis.adapters.metrics_tables import MetricPeriod as P
 from axis.adapters.tables import Agency
-from axis.domain import VIETNAM, Forbidden, NotFound, Principal, Rejected, show_time
+from axis.domain import (
+    EARLIEST_DAY,
+    LATEST_DAY,
+    VIETNAM,
+    Forbidden,
+    NotFound,
+    Principal,
+    Rejected,
+    show_time,
+)
+from axis.service import spreadsheet
 from axis.service.context import Hub
 from axis.service.metrics import bucket_value
 from axis.service.periods import (
@@ -111,20 +121,26 @@ def _parse_when(value: str, path: str, *, is_end: bool) -> datetime:
     text = value.strip()
     try:
         if len(text) == 10:
-            day = date.fromisoformat(text)
-            wall = datetime.combine(day, datetime.min.time())
-            return wall + timedelta(days=1) if is_end else wall
-        parsed = datetime.fromisoformat(text)
+            parsed = datetime.combine(date.fromisoformat(text), datetime.min.time())
+        else:
+            parsed = datetime.fromisoformat(text)
     except ValueError:
         raise _bad(
             "STATS_DATE_INVALID",
             path,
             f"{value!r} is not a date (2026-11-01) or a time (2026-11-01T08:00, +07:00 default)",
         ) from None
+    if not EARLIEST_DAY <= parsed.date() <= LATEST_DAY:  # before any arithmetic can overflow
+        raise _bad(
+            "STATS_DATE_OUT_OF_RANGE",
+            path,
+            f"{value!r}: dates run from {EARLIEST_DAY} to {LATEST_DAY}",
+        )
     wall = local(parsed) if parsed.tzinfo else parsed
     if wall.second or wall.microsecond:
         raise _bad("STATS_DATE_INVALID", path, f"{value!r}: figures are kept per minute at best")
-    return wall
+    # a day given as an end includes that day
+    return wall + timedelta(days=1) if is_end and len(text) == 10 else wall
 
 
 def parse_range(
@@ -522,8 +538,9 @@ def _document_row(f: MetricDocument, now: datetime) -> dict:
 
 
 def cells(row: dict) -> list:
-    """A row of the detailed list as spreadsheet cells, in CSV_COLUMNS order."""
-    return [_cell(row[c]) for c in CSV_COLUMNS]
+    """A row of the detailed list as spreadsheet cells, in CSV_COLUMNS order, escaped for
+    CSV and XLSX alike (axis.service.spreadsheet)."""
+    return spreadsheet.row(_cell(row[c]) for c in CSV_COLUMNS)
 
 
 def _cell(value):  # noqa: ANN001, ANN202

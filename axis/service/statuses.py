@@ -102,6 +102,19 @@ def _check_code(code: str, path: str) -> None:
         )
 
 
+def unknown_document(doc_id: str, path: str) -> Rejected:
+    return Rejected(
+        f"status about a document the hub does not know: {doc_id!r}",
+        findings=[
+            Finding.error(
+                "STATUS_DOCUMENT_UNKNOWN",
+                f"{path}/ResponseFor/DocumentId",
+                f"no document {doc_id!r}",
+            )
+        ],
+    )
+
+
 def _targets(
     session: Session, doc: Document, agency: str, code: str, path: str = STATUS_PATH
 ) -> list[str]:
@@ -116,6 +129,10 @@ def _targets(
         return [doc.sender_code]
     if agency == doc.sender_code and code == RECALL_REQUESTED:
         return list(recipients)
+    if agency != doc.sender_code and agency not in recipients:
+        # a stranger to the document: answered exactly as for a document that does not exist,
+        # or the answer would tell which DocumentIds other agencies use
+        raise unknown_document(doc.document_id, path)
     raise Rejected(
         f"{agency} is not a recipient of document {doc.document_id!r}",
         findings=[
@@ -278,16 +295,7 @@ def submit_status_package(
     with hub.db.write() as session:
         doc = session.get(Document, doc_id)
         if doc is None:
-            raise Rejected(
-                f"status about a document the hub does not know: {doc_id!r}",
-                findings=[
-                    Finding.error(
-                        "STATUS_DOCUMENT_UNKNOWN",
-                        f"{path}/ResponseFor/DocumentId",
-                        f"no document {doc_id!r}",
-                    )
-                ],
-            )
+            raise unknown_document(doc_id, path)
         if principal.system_id == "<upstream>" and pkg.status_code == "01":
             from axis.service.federation import first_arrival
 

@@ -37,7 +37,8 @@ class SystemPrincipal:
 
     system_id: str
     name: str
-    agencies: frozenset[str]
+    agencies: frozenset[str]  # hosted and active
+    inactive: frozenset[str] = frozenset()  # hosted but deactivated: it may not act for them
 
     def acting_as(self, agency_code: str | None) -> Principal:
         """The principal of one hosted agency, for the use cases (which act for one agency)."""
@@ -46,6 +47,11 @@ class SystemPrincipal:
             raise Rejected(
                 "the call names no agency ('from')",
                 findings=[Finding.error("VXP_FROM_MISSING", "from", "'from' is required")],
+            )
+        if code in self.inactive:
+            raise Forbidden(
+                f"đơn vị {code} đã bị ngừng hoạt động trên trục: liên hệ quản trị trục",
+                code="AGENCY_INACTIVE",
             )
         if code not in self.agencies:
             raise Forbidden(
@@ -180,7 +186,11 @@ def hosted_by(db: Database) -> dict[str, str]:
 _SYSTEM_ROW = select(System.name, System.secret_enc, System.revoked_at).where(
     System.system_id == bindparam("system_id")
 )
-_HOSTED = select(SystemAgency.agency_code).where(SystemAgency.system_id == bindparam("system_id"))
+_HOSTED = (
+    select(SystemAgency.agency_code, Agency.active)
+    .join(Agency, Agency.code == SystemAgency.agency_code)
+    .where(SystemAgency.system_id == bindparam("system_id"))
+)
 
 
 class SystemAuth:
@@ -209,5 +219,10 @@ class SystemAuth:
     def principal(self) -> SystemPrincipal:
         assert self._system_id is not None, "secret_for first"
         with self._db.engine.connect() as conn:
-            codes = conn.scalars(_HOSTED, {"system_id": self._system_id}).all()
-        return SystemPrincipal(self._system_id, self._name or "", frozenset(codes))
+            rows = conn.execute(_HOSTED, {"system_id": self._system_id}).all()
+        return SystemPrincipal(
+            self._system_id,
+            self._name or "",
+            frozenset(code for code, active in rows if active),
+            frozenset(code for code, active in rows if not active),
+        )

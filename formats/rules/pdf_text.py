@@ -20,6 +20,8 @@ from typing import Any
 from pypdf import PdfReader
 from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, StreamObject
 
+from formats.pdf_guard import PdfStructureError, page_tree
+
 _LITTLE_ENDIAN = sys.byteorder == "little"
 MAX_CONTENT = 4 << 20  # bytes of one page's content stream we read; beyond is not a text page
 MIN_TEXT_CHARS = 10  # fewer non-blank characters on both pages: a scan without OCR
@@ -55,6 +57,8 @@ def extract_pdf_text(data: bytes) -> PdfText:
         reader = PdfReader(io.BytesIO(data), strict=False)
         if reader.is_encrypted and not reader.decrypt(""):
             return PdfText(error="the PDF is encrypted with a password")
+        root = _resolve(reader.trailer.get("/Root"))
+        page_tree(root.raw_get("/Pages"))  # bounded, before pypdf walks the pages
         pages = reader.pages
         sizes = tuple(_size(page) for page in pages)
         if not sizes:
@@ -64,6 +68,8 @@ def extract_pdf_text(data: bytes) -> PdfText:
         last = first if len(sizes) == 1 else _page_text(pages[len(sizes) - 1], fonts)
         sign_index, sign_text = _signature_page(reader, pages, fonts, last)
         stamps = _annotation_texts(pages[0], fonts)
+    except PdfStructureError as exc:
+        return PdfText(error=f"{exc.code}: {exc}")
     except Exception as exc:  # noqa: BLE001 - a damaged PDF is a finding, not a crash
         return PdfText(error=f"the PDF cannot be read ({type(exc).__name__}: {exc})"[:300])
     chars = len("".join((first + last).split()))

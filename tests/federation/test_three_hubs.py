@@ -211,15 +211,15 @@ def test_a_document_crosses_three_hubs_and_its_statuses_come_back(federation_hub
 
 def _operators_see_it(a: Served, figures: dict) -> None:
     """/metrics, the stats API and `axis upstream status --json` show the same figures."""
-    with httpx.Client(base_url=a.url, timeout=30) as c:
-        metrics = c.get("/metrics").text
+    operator = agencies.new_staff_key(a.hub.db, "operator")
+    with httpx.Client(base_url=a.url, timeout=30) as c:  # /metrics is the operators' (issue 16)
+        metrics = c.get("/metrics", headers={"Authorization": f"Bearer {operator}"}).text
     up = a.settings.upstream_url
     assert f'axis_upstream_forwarded_total{{upstream="{up}"}} 6.0' in metrics
     assert f'axis_upstream_pending{{upstream="{up}"}} 0.0' in metrics
     assert f'axis_upstream_forward_failures_total{{upstream="{up}"}} {figures["failures"]}.0' in (
         metrics
     )
-    operator = agencies.new_staff_key(a.hub.db, "operator")
     with a.client(operator) as c:
         stats = c.get("/v1/stats/agencies").json()
         admin = c.get("/v1/admin/upstream").json()

@@ -126,9 +126,16 @@ def test_status_codes_outside_the_table_and_from_non_recipients_are_refused(
     bad = recipients[0].http.post(f"/v1/messages/{receipt['id']}/status", json={"code": "07"})
     assert bad.status_code == 422
     assert bad.json()["findings"][0]["code"] == "STATUS_UNKNOWN_CODE"
+    # a stranger to the document hears what it would about a document that does not exist:
+    # no oracle of other agencies' DocumentIds (issue 16)
     stranger = outsider.send(status("03", outsider.code, receipt["document_id"]))
-    assert stranger.status_code == 422
-    assert stranger.json()["findings"][0]["code"] == "STATUS_NOT_RECIPIENT"
+    unknown_id = receipt["document_id"].replace("15/", "99/")
+    unknown = outsider.send(status("03", outsider.code, unknown_id))
+    assert stranger.status_code == unknown.status_code == 422
+    assert stranger.json()["findings"][0]["code"] == "STATUS_DOCUMENT_UNKNOWN"
+    assert stranger.text.replace(receipt["document_id"], "X") == unknown.text.replace(
+        unknown_id, "X"
+    )
     assert (
         outsider.http.post(f"/v1/messages/{receipt['id']}/status", json={"code": "03"}).status_code
         == 404

@@ -7,11 +7,14 @@ import json
 import os
 import shutil
 import subprocess
+import time
 
+import httpx
 import pytest
 
 from axis.service.signers import issue_signer_key
 from signing.validate import ValidationConfig, validate_pdf
+from tests.hardening.hostile import HOSTILE_PDFS
 from tests.signing.hsm import TokenSpec, make_tokens
 from tests.signing.pki import P12_PASSWORD, start_pki
 from tests.signing.samples import make_pdf, signature_png
@@ -120,3 +123,28 @@ def test_only_signer_keys_sign_and_only_pdfs(sign_hub):
         broken = make_pdf()[:200]
         r = c.post("/v1/sign", content=broken, headers={"Content-Type": "application/pdf"})
         assert r.status_code == 422 and r.json()["error"] == "SIGN_FAILED"
+
+
+def test_hostile_page_trees_answer_at_once_and_the_hub_keeps_serving(sign_hub):
+    """A looping page tree used to spin a thread and a core for good (issue 16): each is
+    refused with its code within the time limit, and the hub then signs a real PDF."""
+    key = issue_signer_key(sign_hub.hub.db, sign_hub.hub.signers, "chu-tich")
+    with httpx.Client(
+        base_url=sign_hub.url, headers={"Authorization": f"Bearer {key}"}, timeout=10
+    ) as c:
+        for name, make in HOSTILE_PDFS.items():
+            started = time.monotonic()
+            r = c.post("/v1/sign", content=make(), headers={"Content-Type": "application/pdf"})
+            assert r.status_code == 422, (name, r.text)
+            assert r.json()["error"] == "PDF_PAGE_TREE_INVALID", name
+            assert time.monotonic() - started < 5, name
+        r = c.post("/v1/sign", content=make_pdf(), headers={"Content-Type": "application/pdf"})
+        assert r.status_code == 200, r.text
+
+
+def test_a_signer_key_only_signs(sign_hub):
+    key = issue_signer_key(sign_hub.hub.db, sign_hub.hub.signers, "chu-tich")
+    with sign_hub.client(key) as c:
+        for path in ("/v1/inbox", "/v1/agencies", "/v1/stats/agencies", f"/v1/messages/{'0' * 32}"):
+            r = c.get(path)
+            assert r.status_code == 403 and r.json()["error"] == "ROLE_SIGNER_ONLY_SIGNS", path
