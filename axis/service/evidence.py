@@ -568,7 +568,12 @@ def _last_head(session: Session) -> EvidenceHead | None:
 
 
 def seal(
-    hub: Hub, *, force: bool = False, timestamp: bool = True, wait_s: float = 10.0
+    hub: Hub,
+    *,
+    force: bool = False,
+    timestamp: bool = True,
+    wait_s: float = 10.0,
+    _retries: int = 3,
 ) -> SealResult:
     """Append a head over the entries committed since the last one, when N are waiting or the
     oldest waited T seconds (or `force`); then timestamp the heads still without a token."""
@@ -617,6 +622,11 @@ def seal(
                 result.head_id, result.count = head.id, len(rows)
         except IntegrityError:
             log.info("another sealer appended the head over seq %s first", start)
+            if force and _retries > 0:
+                # what it sealed may stop short of what this caller must see sealed
+                return seal(
+                    hub, force=True, timestamp=timestamp, wait_s=wait_s, _retries=_retries - 1
+                )
     else:
         result.pending = len(rows)
     if timestamp:

@@ -214,9 +214,10 @@ TABLE: dict[str, Expect] = {
         (),
         (),
         422,
-        ("RULE_DUE_BEFORE_PROMULGATION", "RULE_TYPE_NOTATION_MISMATCH"),
+        ("RULE_DUE_BEFORE_PROMULGATION", "RULE_PDF_UNREADABLE", "RULE_TYPE_NOTATION_MISMATCH"),
         True,
-        "a 2019 test package through the national axis: read whole; the rules refuse its test data",
+        "a 2019 test package through the national axis: read whole; the rules refuse its test "
+        "data, and its zipped 'PDF' (17 random bytes) that no recipient could open",
     ),
     "vxp_received_2025_874e0f18.edxml": Expect(
         "edoc",
