@@ -267,6 +267,7 @@ class S3Store:
             size=int(st.size or 0),
             retain_until=_parse_time(headers.get("x-amz-object-lock-retain-until-date")),
             legal_hold=headers.get("x-amz-object-lock-legal-hold", "").upper() == "ON",
+            modified=st.last_modified.astimezone(UTC) if st.last_modified else None,
         )
 
     def keys(self) -> Iterator[str]:

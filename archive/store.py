@@ -22,6 +22,15 @@ class StoreUnavailable(StoreError):
     """The store could not be reached or failed mid-operation (the hub answers 503)."""
 
 
+class StoreFull(StoreUnavailable):
+    """The store has no space left for the object (a full disk, a quota)."""
+
+
+class StoreBusy(StoreUnavailable):
+    """Too many calls to the store are already waiting on it (a slow or hanging store):
+    refused at once rather than holding one more thread."""
+
+
 class ObjectMissing(StoreError, KeyError):
     """No object under that key."""
 
@@ -36,6 +45,7 @@ class ObjectInfo:
     size: int
     retain_until: datetime | None = None  # UTC
     legal_hold: bool = False
+    modified: datetime | None = None  # UTC: when it was last written (the reaper's grace)
 
 
 def sha256_hex(data: bytes) -> str:

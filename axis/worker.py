@@ -54,6 +54,7 @@ class Worker:
         self.forwarded = 0
         self.upstream = federation.client_for(hub.settings)
         self._evidence_sealed = float("-inf")
+        self._reaped = time.monotonic()  # the first run waits one interval (not at each start)
         timeout = httpx.Timeout(self.settings.timeout_s, connect=self.settings.connect_timeout_s)
         limits = httpx.Limits(
             max_connections=self.settings.concurrency * 2,
@@ -77,6 +78,7 @@ class Worker:
                 self._heartbeat()
                 self._seal_due()
                 self._seal_evidence()
+                self._reap_store()
                 in_flight = {f for f in in_flight if not f.done()}
                 if self.upstream is not None:
                     in_flight |= self._upstream_turn(
@@ -191,6 +193,20 @@ class Worker:
             evidence.seal(self.hub, wait_s=1.0)
         except Exception:  # noqa: BLE001 - sealing waits for the next turn
             log.exception("sealing the evidence log failed")
+
+    def _reap_store(self) -> None:
+        """Remove crash leftovers every AXIS_STORE_REAP_INTERVAL_S (axis.service.reaper)."""
+        s = self.hub.settings
+        now = time.monotonic()
+        if s.store_reap_interval_s <= 0 or now - self._reaped < s.store_reap_interval_s:
+            return
+        self._reaped = now
+        from axis.service import reaper
+
+        try:
+            reaper.reap(self.hub, grace_s=s.store_reap_grace_s, by=self.name)
+        except Exception:  # noqa: BLE001 - the next interval tries again; delivery goes on
+            log.exception("reaping the store failed")
 
     def _heartbeat(self) -> None:
         path = self.settings.heartbeat_file

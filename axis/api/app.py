@@ -9,15 +9,18 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from archive.store import StoreError
 from axis import __version__
 from axis.api import admin, agencies, archive, evidence, messages, sign, vxp
+from axis.api.guard import BodyGuard, GuardCounts
 from axis.bootstrap import build_hub
 from axis.config import Settings
 from axis.domain import HubError, Unavailable
-from axis.service import keys
+from axis.service import failures, keys
 from axis.service.context import Hub
 
 log = logging.getLogger("axis.api")
@@ -60,7 +63,10 @@ def create_app(
     app.include_router(archive.router)  # archivists (issue 5)
     app.include_router(vxp.router)  # the national axis's protocol, for its SDK (issue 15)
     app.include_router(evidence.router)  # evidence bundles (issue 18)
-    _mount_stats(app)
+    app.state.guard_counts = GuardCounts()
+    body_timeout = (settings or (hub.settings if hub else None) or Settings()).body_timeout_s
+    app.add_middleware(BodyGuard, body_timeout_s=body_timeout, counts=app.state.guard_counts)
+    _mount_stats(app)  # after BodyGuard: the request metrics wrap it and see its 408 and 499
 
     @app.get("/healthz", tags=["health"])
     async def healthz(request: Request) -> JSONResponse:
@@ -73,8 +79,36 @@ def create_app(
 
     @app.exception_handler(HubError)
     async def hub_error(_: Request, exc: HubError) -> JSONResponse:
-        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Unavailable) else None
-        return JSONResponse(exc.to_dict(), status_code=exc.status, headers=headers)
+        return hub_response(exc)
+
+    # The hub's own failures, wherever they surface (documents, acks, statuses, reads): one
+    # mapping (axis.service.failures), transient ones 503 + Retry-After with a code.
+    @app.exception_handler(DBAPIError)
+    async def database_error(request: Request, exc: DBAPIError) -> JSONResponse:
+        answer = failures.database_failed(exc)
+        if answer is None:
+            return internal_error(request, exc)
+        log.warning("%s %s: %s: %s", request.method, request.url.path, answer.code, exc.orig)
+        return hub_response(answer)
+
+    @app.exception_handler(StoreError)
+    async def store_error(request: Request, exc: StoreError) -> JSONResponse:
+        answer = failures.store_failed(exc, f"{request.method} {request.url.path}")
+        if isinstance(answer, Unavailable):
+            log.warning("%s %s: %s: %s", request.method, request.url.path, answer.code, exc)
+        return hub_response(answer)
+
+    @app.exception_handler(OSError)
+    async def os_error(request: Request, exc: OSError) -> JSONResponse:
+        answer = failures.os_failed(exc)
+        if answer is None:
+            return internal_error(request, exc)
+        log.warning("%s %s: %s: %s", request.method, request.url.path, answer.code, exc)
+        return hub_response(answer)
+
+    # Anything else is a bug: a JSON 500 that says the connection closes (uvicorn drops it
+    # after an unhandled exception; without the header a client's next request on it fails).
+    app.add_exception_handler(Exception, internal_error)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -101,6 +135,24 @@ def create_app(
         )
 
     return app
+
+
+def hub_response(exc: HubError) -> JSONResponse:
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Unavailable) else None
+    return JSONResponse(exc.to_dict(), status_code=exc.status, headers=headers)
+
+
+def internal_error(request: Request, exc: Exception) -> JSONResponse:
+    log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+    return JSONResponse(
+        {
+            "error": "INTERNAL_ERROR",
+            "message": "Lỗi nội bộ của hệ thống; quản trị viên đã được ghi nhận (internal error)",
+            "findings": [],
+        },
+        status_code=500,
+        headers={"Connection": "close"},
+    )
 
 
 def _mount_stats(app: FastAPI) -> None:
