@@ -105,6 +105,36 @@ class Served:
         except httpx.HTTPError:
             return False
 
+    def stored(self) -> dict[str, int]:
+        """message id -> deliveries, read from the database (the hub may be down)."""
+        from sqlalchemy import func, select
+
+        from axis.adapters.tables import Delivery, Message
+
+        with self.hub() as hub, hub.db.read() as session:
+            rows = session.execute(
+                select(Message.id, func.count(Delivery.seq))
+                .outerjoin(Delivery, Delivery.message_id == Message.id)
+                .where(Message.kind == "edoc")
+                .group_by(Message.id)
+            ).all()
+        return {r[0]: r[1] for r in rows}
+
+    @contextlib.contextmanager
+    def hub(self):  # noqa: ANN201
+        """The hub's database and store, opened in this process with the server's settings."""
+        saved = dict(os.environ)
+        os.environ.update({k: v for k, v in self.env.items() if k.startswith("AXIS_")})
+        try:
+            hub = build_hub(Settings(), create_schema=False)
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+        try:
+            yield hub
+        finally:
+            hub.close()
+
     def stop(self) -> None:
         if self.process is None:
             return
