@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     cert_agency_map: str | None = None
 
     inbox_page_max: int = 500
+    # /healthz answers 503 DISK_LOW when a disk the hub writes to (data dir, SQLite, local
+    # store) has less free space than this.
+    health_min_free_bytes: int = 64 * MB
 
     # The store reaper (axis.service.reaper, `axis store reap`): workers run it this often
     # (0: never) and remove orphans older than the grace (keep it far above a submission's time).

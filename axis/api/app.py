@@ -20,7 +20,7 @@ from axis.api.guard import BodyGuard, GuardCounts
 from axis.bootstrap import build_hub
 from axis.config import Settings
 from axis.domain import HubError, Unavailable
-from axis.service import failures, keys
+from axis.service import failures, health, keys
 from axis.service.context import Hub
 
 log = logging.getLogger("axis.api")
@@ -70,12 +70,15 @@ def create_app(
 
     @app.get("/healthz", tags=["health"])
     async def healthz(request: Request) -> JSONResponse:
+        """What would fail: the database, the store, and the free space of the disks the
+        hub writes to (503 with the reasons when any is wrong)."""
         hub: Hub = request.app.state.hub
-        try:
-            await run_in_threadpool(_check, hub)
-        except Exception as exc:  # noqa: BLE001 - health reports any failure as unhealthy
-            return JSONResponse({"status": "unhealthy", "error": str(exc)}, status_code=503)
-        return JSONResponse({"status": "ok", "version": __version__})
+        report = await run_in_threadpool(health.check, hub)
+        ok = not report["problems"]
+        body = {"status": "ok" if ok else "unhealthy", "version": __version__, **report}
+        if not ok:  # the first reason, as the single line that monitors show
+            body["error"] = report["problems"][0]["message"]
+        return JSONResponse(body, status_code=200 if ok else 503)
 
     @app.exception_handler(HubError)
     async def hub_error(_: Request, exc: HubError) -> JSONResponse:
@@ -163,9 +166,3 @@ def _mount_stats(app: FastAPI) -> None:
     app.include_router(stats.router)
     app.include_router(dashboard.router)
     mount(app)
-
-
-def _check(hub: Hub) -> None:
-    with hub.db.engine.connect() as conn:  # a pooled connection, no ORM session
-        conn.exec_driver_sql("SELECT 1")
-    hub.store.check()

@@ -157,9 +157,9 @@ def served(tmp_path, database_url) -> Iterator[callable]:
     """A factory: served(**AXIS_vars) -> a Served hub (not started: call .start())."""
     made: list[Served] = []
 
-    def make(**extra: str) -> Served:
-        data = tmp_path / f"data{len(made)}"
-        env = axis_env(database_url, data, **extra)
+    def make(data: Path | None = None, database: str | None = None, **extra: str) -> Served:
+        data = data or tmp_path / f"data{len(made)}"
+        env = axis_env(database or database_url, data, **extra)
         saved = dict(os.environ)
         os.environ.update({k: v for k, v in env.items() if k.startswith("AXIS_")})
         try:
