@@ -62,15 +62,23 @@ def _checksum_headers(digest_hex: str) -> dict[str, str]:
 
 
 def _http_client(timeout: float, retries: int) -> urllib3.PoolManager:
+    """Every call bounded: refused connections and 5xx answers are retried, but a read that
+    timed out is not (read=0). A store that accepts and never answers then costs one timeout
+    per call, not three: stuck calls held threads 15.5 s each and starved the hub."""
     return urllib3.PoolManager(
-        timeout=urllib3.Timeout(connect=timeout, read=timeout),
+        timeout=urllib3.Timeout(connect=min(timeout, 2.0), read=timeout),
         maxsize=16,
         retries=urllib3.Retry(
             total=retries,
+            read=0,
             backoff_factor=0.2,
             status_forcelist=[500, 502, 503, 504],
         ),
     )
+
+
+class BucketMissing(StoreUnavailable):
+    """The bucket is gone: `ensure_bucket` makes it again on the next call."""
 
 
 class _ResponseStream(io.RawIOBase):
@@ -136,6 +144,11 @@ class S3Store:
         try:
             return fn(*args, **kwargs)
         except S3Error as exc:
+            if exc.code == "NoSuchBucket":
+                # The store came back empty (bucket deleted, a new server): the cache of
+                # `ensure_bucket` is stale; the next call makes the bucket again.
+                self._bucket_ready = False
+                raise BucketMissing(f"object store lost its bucket {self.bucket}") from exc
             if exc.code in _MISSING_CODES:
                 raise ObjectMissing(key or exc.object_name or "") from None
             if exc.code in _UNAVAILABLE_CODES:
@@ -188,6 +201,12 @@ class S3Store:
         actual = sha256_hex(data)
         if key is not None and key != actual:
             raise StoreError(f"key {key} does not match the content's SHA-256 {actual}")
+        try:
+            return self._put(data, actual, retain_until)
+        except BucketMissing:  # healed here: the write that found it gone succeeds
+            return self._put(data, actual, retain_until)
+
+    def _put(self, data: bytes, actual: str, retain_until: datetime | None) -> str:
         self.ensure_bucket()
         existing = self._existing(actual)
         if existing is None:

@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     port: int = 8080
 
     max_body_bytes: int = 50 * MB
+    # Threads per API process for submissions, which wait on the store (axis.api.limits),
+    # apart from the threads of every other endpoint.
+    store_threads: int = 32
     # A request body must arrive whole within this time from the request's start (a body that
     # trickles is answered 408 and the connection closed): 50 MB at 4 Mbit/s takes 100 s.
     body_timeout_s: float = 120.0

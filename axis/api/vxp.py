@@ -12,6 +12,7 @@ accepted too and means every hosted recipient of it.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import logging
 import re
@@ -22,6 +23,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from axis.api.limits import run_store_bound
 from axis.domain import (
     BadPackage,
     HubError,
@@ -451,7 +453,13 @@ async def vxp_call(name: str, request: Request) -> Response:
             body = await _body(request, _REGISTER_MAX)
         else:
             body = b""
-        result = await run_in_threadpool(_handle, hub, name, list(request.scope["headers"]), body)
+        # sendEdoc and getEdoc wait on the store: their own threads (axis.api.limits)
+        hop = (
+            functools.partial(run_store_bound, request)
+            if send or name == "getEdoc"
+            else run_in_threadpool
+        )
+        result = await hop(_handle, hub, name, list(request.scope["headers"]), body)
     except HubError as exc:
         result = _fail(exc)
         if send:
