@@ -25,10 +25,10 @@ from typing import TypeVar
 import httpx
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from archive.store import StoreError
+from archive.store import ObjectMissing, StoreError
 from axis import __version__
 from axis.domain import utcnow
-from axis.service import federation, push, sealing
+from axis.service import failures, federation, push, sealing
 from axis.service.context import Hub
 
 log = logging.getLogger("axis.worker")
@@ -244,6 +244,12 @@ class Worker:
             body = (
                 job.inline_body if job.inline_body is not None else self.hub.store.get(job.sha256)
             )
+        except ObjectMissing as exc:
+            # Lost from the store: retrying for days cannot bring it back. A dead letter now,
+            # and an alert; `axis deadletter retry` once the object is restored.
+            failures.store_failed(exc, f"push of message {job.message_id}")
+            self._fail(job, started, t0, "error", None, "store: object missing", permanent=True)
+            return
         except StoreError as exc:
             self._fail(job, started, t0, "error", None, f"store: {exc}")
             return
@@ -271,12 +277,22 @@ class Worker:
         outcome: str,
         status: int | None,
         error: str,
+        permanent: bool = False,
     ) -> None:
         ms = _ms(t0)
         self.failed += 1
         state = self._retrying(
             lambda: push.fail(
-                self.hub, job, self.name, started, ms, outcome, status, error, self.settings
+                self.hub,
+                job,
+                self.name,
+                started,
+                ms,
+                outcome,
+                status,
+                error,
+                self.settings,
+                permanent=permanent,
             )
         )
         if state == "dead":

@@ -22,14 +22,16 @@ import pytest
 from axis.bootstrap import build_hub
 from axis.config import Settings
 from axis.service import agencies
-from tests.deploy.conftest import (
+from tests.deploy.conftest import (  # noqa: E402, F401 - fixtures, shared
     HOOKED,
     PULLER,
     SENDER,
     axis_env,
     axis_process,
+    deployment,
     document,
     free_port,
+    receiver,
     wait_for,
 )
 
