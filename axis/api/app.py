@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import sqlite3
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
@@ -86,12 +87,19 @@ def create_app(
 
     # The hub's own failures, wherever they surface (documents, acks, statuses, reads): one
     # mapping (axis.service.failures), transient ones 503 + Retry-After with a code.
+    @app.exception_handler(sqlite3.OperationalError)
     @app.exception_handler(DBAPIError)
-    async def database_error(request: Request, exc: DBAPIError) -> JSONResponse:
+    async def database_error(request: Request, exc: Exception) -> JSONResponse:
         answer = failures.database_failed(exc)
         if answer is None:
             return internal_error(request, exc)
-        log.warning("%s %s: %s: %s", request.method, request.url.path, answer.code, exc.orig)
+        log.warning(
+            "%s %s: %s: %s",
+            request.method,
+            request.url.path,
+            answer.code,
+            getattr(exc, "orig", exc),
+        )
         return hub_response(answer)
 
     @app.exception_handler(StoreError)

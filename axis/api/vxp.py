@@ -34,7 +34,7 @@ from axis.domain import (
     nfc,
     show_time,
 )
-from axis.service import agencies, inbox, messages, statuses
+from axis.service import agencies, failures, inbox, messages, statuses
 from axis.service.context import Hub
 from axis.service.systems import SystemAuth, SystemPrincipal
 from formats import vxp
@@ -464,9 +464,14 @@ async def vxp_call(name: str, request: Request) -> Response:
         result = _fail(exc)
         if send:
             result["DocId"] = ""
-    except Exception:  # noqa: BLE001 - a client's mistake is never a 500; ours is logged
-        log.exception("vxp %s failed", name)
-        result = vxp.envelope(vxp.FAIL, "INTERNAL", "lỗi nội bộ của trục; thử lại sau")
+    except Exception as exc:  # noqa: BLE001 - a client's mistake is never a 500; ours is logged
+        known = failures.known(exc)  # the database or the store: its code, no traceback
+        if known is not None:
+            log.warning("vxp %s: %s: %s", name, known.code, exc)
+            result = _fail(known)
+        else:
+            log.exception("vxp %s failed", name)
+            result = vxp.envelope(vxp.FAIL, "INTERNAL", "lỗi nội bộ của trục; thử lại sau")
         if send:
             result["DocId"] = ""
     return _answer(result)

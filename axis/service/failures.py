@@ -90,9 +90,13 @@ def database_failed(exc: BaseException) -> Unavailable | None:
     (a programming error stays a 500)."""
     from sqlalchemy.exc import DBAPIError, OperationalError
 
-    if not isinstance(exc, DBAPIError):
+    if isinstance(exc, sqlite3.OperationalError):  # raw, from a connection of our own
+        orig, invalidated, operational = exc, False, True
+    elif isinstance(exc, DBAPIError):
+        orig, invalidated = exc.orig, exc.connection_invalidated
+        operational = isinstance(exc, OperationalError)
+    else:
         return None
-    orig = exc.orig
     text = str(orig).lower()
     if any(s in text for s in _FULL) or _sqlstate(orig) == "53100":  # PostgreSQL disk_full
         return Unavailable(
@@ -106,7 +110,7 @@ def database_failed(exc: BaseException) -> Unavailable | None:
             code=DB_BUSY,
             retry_after=2,
         )
-    if exc.connection_invalidated or isinstance(exc, OperationalError) or _is_psycopg_lost(orig):
+    if invalidated or operational or _is_psycopg_lost(orig):
         return Unavailable(
             "Cơ sở dữ liệu tạm thời không truy cập được; hãy gửi lại sau "
             f"(the database is unavailable: {type(orig).__name__})",
@@ -126,6 +130,15 @@ def os_failed(exc: OSError) -> Unavailable | None:
     if exc.errno in (errno.EIO, errno.EROFS):
         return Unavailable(f"the hub's disk failed: {exc.strerror}", code=DB_UNAVAILABLE)
     return None
+
+
+def known(exc: BaseException) -> HubError | None:
+    """The answer to a failure of the database, the store or the disk; None for the rest."""
+    if isinstance(exc, StoreError):
+        return store_failed(exc)
+    if isinstance(exc, OSError):
+        return os_failed(exc)
+    return database_failed(exc)
 
 
 def _sqlstate(orig: object) -> str | None:

@@ -123,3 +123,22 @@ def test_a_hanging_store_answers_503_in_bound_and_does_not_starve_the_inbox(serv
     # at once on a loaded 2-core machine (measured up to 1.9 s, the median 35 ms)
     assert max(inbox_times) < 3.0, inbox_times
     assert sorted(inbox_times)[len(inbox_times) // 2] < 0.3, inbox_times
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_reaper_on_s3_removes_orphans_and_reports_those_the_store_locks(served, moto):
+    from datetime import UTC, datetime, timedelta
+
+    from axis.service import reaper
+
+    hub = served(AXIS_STORE_URL=f"s3://testing:testing@{moto}/axis-reap")
+    with hub.hub() as h:
+        free = h.store.put(f"orphan {time.time_ns()}".encode())
+        until = datetime.now(UTC) + timedelta(days=30)
+        locked = h.store.put(f"locked orphan {time.time_ns()}".encode(), retain_until=until)
+        assert reaper.reap(h, grace_s=3600).objects == []  # both younger than the grace
+        report = reaper.reap(h, grace_s=0)
+        assert report.objects == [free]
+        assert [item["key"] for item in report.locked] == [locked]  # COMPLIANCE: kept
+        assert set(h.store.keys()) == {locked}
+        assert reaper.totals(h)["objects"] == 1
