@@ -57,7 +57,8 @@ class BodyGuard:
                 return await receive()
             remaining = deadline - time.monotonic()
             try:
-                message = await asyncio.wait_for(receive(), max(remaining, 0.001))
+                async with asyncio.timeout(max(remaining, 0.001)):  # no task per chunk
+                    message = await receive()
             except TimeoutError:
                 self.counts.add("body_timeouts")
                 responded = True
