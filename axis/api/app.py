@@ -119,7 +119,8 @@ def create_app(
 
     # Anything else is a bug: a JSON 500 that says the connection closes (uvicorn drops it
     # after an unhandled exception; without the header a client's next request on it fails).
-    app.add_exception_handler(Exception, internal_error)
+    # Starlette raises the exception again after this answer: uvicorn logs its traceback.
+    app.add_exception_handler(Exception, lambda _request, _exc: _internal_response())
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -155,6 +156,10 @@ def hub_response(exc: HubError) -> JSONResponse:
 
 def internal_error(request: Request, exc: Exception) -> JSONResponse:
     log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+    return _internal_response()
+
+
+def _internal_response() -> JSONResponse:
     return JSONResponse(
         {
             "error": "INTERNAL_ERROR",

@@ -112,3 +112,22 @@ def test_aborted_uploads_are_quiet_and_do_not_stall_the_hub(served):
     assert counted() == aborted
     assert 'status="500"' not in metrics
     assert "Traceback" not in log and "ClientDisconnect" not in log, log[-3000:]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_bug_answers_json_500_that_says_the_connection_closes(live_hub):
+    """A route that fails as a bug would (added for the test: no endpoint of the hub is
+    known to fail so); the client is told the connection closes, so its next request opens a
+    new one instead of dying with ECONNRESET."""
+    app = live_hub.server.config.app
+
+    @app.get("/test-bug")
+    def bug() -> None:
+        raise RuntimeError("a bug")
+
+    with httpx.Client(base_url=live_hub.url) as c:
+        r = c.get("/test-bug")
+        assert r.status_code == 500
+        assert r.headers["connection"] == "close"
+        assert r.json()["error"] == "INTERNAL_ERROR"
+        assert c.get("/healthz").status_code == 200  # on a new connection, fine
