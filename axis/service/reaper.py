@@ -24,7 +24,7 @@ import os
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from itertools import islice
 
 from sqlalchemy import func, select
@@ -96,7 +96,8 @@ def reap(
     started = time.monotonic()
     report = ReapReport(dry_run=dry_run, grace_s=grace_s)
     store = hub.store
-    cutoff = utcnow() - timedelta(seconds=grace_s)
+    now = utcnow()
+    cutoff = now - timedelta(seconds=grace_s)
     remove = getattr(store, "remove_orphan", None)
     for batch in _batches(iter(store.keys()), BATCH):
         report.scanned += len(batch)
@@ -114,9 +115,13 @@ def reap(
             # Checked again just before: a submission of the same bytes may have committed.
             if key in referenced(hub, [key]):
                 continue
+            locked = {"key": key, "retain_until": _iso(info.retain_until)}
             if dry_run:
-                report.objects.append(key)
-                report.bytes += info.size
+                if remove is None and (info.legal_hold or (info.retain_until or now) > now):
+                    report.locked.append(locked)  # what store.delete would refuse
+                else:
+                    report.objects.append(key)
+                    report.bytes += info.size
                 continue
             try:
                 if remove is not None:
@@ -126,8 +131,7 @@ def reap(
             except ObjectMissing:
                 continue
             except ObjectLocked:
-                until = info.retain_until.isoformat() if info.retain_until else None
-                report.locked.append({"key": key, "retain_until": until})
+                report.locked.append(locked)
                 continue
             report.objects.append(key)
             report.bytes += info.size
@@ -167,6 +171,10 @@ def reap(
             len(report.locked),
         )
     return report
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
 
 
 def totals(hub: Hub) -> dict[str, int]:

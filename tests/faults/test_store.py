@@ -137,6 +137,8 @@ def test_the_reaper_on_s3_removes_orphans_and_reports_those_the_store_locks(serv
         until = datetime.now(UTC) + timedelta(days=30)
         locked = h.store.put(f"locked orphan {time.time_ns()}".encode(), retain_until=until)
         assert reaper.reap(h, grace_s=3600).objects == []  # both younger than the grace
+        planned = reaper.reap(h, grace_s=0, dry_run=True)
+        assert planned.objects == [free] and [i["key"] for i in planned.locked] == [locked]
         report = reaper.reap(h, grace_s=0)
         assert report.objects == [free]
         assert [item["key"] for item in report.locked] == [locked]  # COMPLIANCE: kept
