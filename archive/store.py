@@ -26,11 +26,6 @@ class StoreFull(StoreUnavailable):
     """The store has no space left for the object (a full disk, a quota)."""
 
 
-class StoreBusy(StoreUnavailable):
-    """Too many calls to the store are already waiting on it (a slow or hanging store):
-    refused at once rather than holding one more thread."""
-
-
 class ObjectMissing(StoreError, KeyError):
     """No object under that key."""
 

@@ -3,8 +3,8 @@ HTTP app's exception handlers (issue 16, items 10 and 16).
 
 - A transient failure of the database or the store (a PostgreSQL backend terminated, SQLite
   "database or disk is full", the store unreachable or out of space) is `Unavailable`: 503 with
-  Retry-After and a stable code (DB_UNAVAILABLE, DB_BUSY, DISK_FULL, STORE_UNAVAILABLE,
-  STORE_BUSY). Retrying later can succeed.
+  Retry-After and a stable code (DB_UNAVAILABLE, DB_BUSY, DISK_FULL, STORE_UNAVAILABLE).
+  Retrying later can succeed.
 - An object a record names that the store no longer has is permanent: retrying never helps,
   so it is 410 STORE_OBJECT_MISSING (never 503, which a client would retry forever), logged at
   ERROR and counted (`axis_store_objects_missing_total`) so that an operator is alerted.
@@ -17,7 +17,7 @@ import logging
 import sqlite3
 import threading
 
-from archive.store import ObjectMissing, StoreBusy, StoreError, StoreFull
+from archive.store import ObjectMissing, StoreError, StoreFull
 from axis.domain import Gone, HubError, Unavailable
 
 log = logging.getLogger("axis.failures")
@@ -26,7 +26,6 @@ DB_UNAVAILABLE = "DB_UNAVAILABLE"
 DB_BUSY = "DB_BUSY"
 DISK_FULL = "DISK_FULL"
 STORE_UNAVAILABLE = "STORE_UNAVAILABLE"
-STORE_BUSY = "STORE_BUSY"
 STORE_OBJECT_MISSING = "STORE_OBJECT_MISSING"
 
 _FULL = ("database or disk is full", "disk is full", "no space left")
@@ -71,12 +70,6 @@ def store_failed(exc: StoreError, what: str = "") -> HubError:
             f"Kho lưu trữ đã hết dung lượng; hãy gửi lại sau (the store is full: {exc})",
             code=DISK_FULL,
             retry_after=60,
-        )
-    if isinstance(exc, StoreBusy):
-        return Unavailable(
-            f"Kho lưu trữ đang quá tải; hãy gửi lại sau (the store is busy: {exc})",
-            code=STORE_BUSY,
-            retry_after=2,
         )
     return Unavailable(
         f"Kho lưu trữ tạm thời không truy cập được; hãy gửi lại sau "

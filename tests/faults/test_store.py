@@ -114,7 +114,7 @@ def test_a_hanging_store_answers_503_in_bound_and_does_not_starve_the_inbox(serv
         f"/v1/inbox + /v1/agencies meanwhile: {len(inbox_times)} probes, "
         f"max {max(inbox_times) * 1000:.0f} ms"
     )
-    assert codes == {503} and errors <= {"STORE_UNAVAILABLE", "STORE_BUSY"}
+    assert codes == {503} and errors == {"STORE_UNAVAILABLE"}
     assert all(int(r.headers["retry-after"]) > 0 for _, r in results)
     # 32 store threads: a second round of timeouts at most, then the answer
     assert slowest_post < 3 * timeout + 3
