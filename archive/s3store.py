@@ -28,6 +28,7 @@ from archive.store import (
     ObjectLocked,
     ObjectMissing,
     StoreError,
+    StoreFull,
     StoreUnavailable,
     sha256_hex,
 )
@@ -36,6 +37,7 @@ PREFIX = "sha256/"
 #: Objects above this size go through put_stream as a multipart upload in parts of this size.
 PART_SIZE = 16 * 1024 * 1024
 _MISSING_CODES = {"NoSuchKey", "NoSuchObject", "NoSuchVersion", "ResourceNotFound"}
+_FULL_CODES = {"XMinioStorageFull", "QuotaExceeded", "XMinioAdminBucketQuotaExceeded"}
 _UNAVAILABLE_CODES = {"ServiceUnavailable", "SlowDown", "InternalError", "RequestTimeout"}
 
 
@@ -151,6 +153,8 @@ class S3Store:
                 raise BucketMissing(f"object store lost its bucket {self.bucket}") from exc
             if exc.code in _MISSING_CODES:
                 raise ObjectMissing(key or exc.object_name or "") from None
+            if exc.code in _FULL_CODES:
+                raise StoreFull(f"object store is full: {exc.code}: {exc.message}") from exc
             if exc.code in _UNAVAILABLE_CODES:
                 raise StoreUnavailable(f"object store failed: {exc.code}: {exc.message}") from exc
             raise StoreError(f"object store refused: {exc.code}: {exc.message}") from exc
