@@ -40,6 +40,7 @@ from archive.store import (
     ObjectLocked,
     ObjectMissing,
     StoreError,
+    StoreFull,
     StoreUnavailable,
     sha256_hex,
 )
@@ -99,6 +100,19 @@ def _fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _touch(path: Path) -> None:
+    """A put of bytes already stored is a new use of them: its time restarts the reaper's grace
+    (an orphan of a crashed submission, sent again, must not be reaped before its commit)."""
+    with contextlib.suppress(FileNotFoundError):
+        os.utime(path)
+
+
+def _write_failed(exc: OSError) -> StoreUnavailable:
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return StoreFull(f"local store write failed: {exc}")
+    return StoreUnavailable(f"local store write failed: {exc}")
 
 
 class LocalStore:
@@ -234,10 +248,12 @@ class LocalStore:
             target = self.path_of(actual)
             if not target.exists():
                 self._write_new(actual, target, [data], retain_until)
-            elif retain_until is not None:
-                self._extend_retention(actual, retain_until)
+            else:
+                _touch(target)
+                if retain_until is not None:
+                    self._extend_retention(actual, retain_until)
         except OSError as exc:
-            raise StoreUnavailable(f"local store write failed: {exc}") from exc
+            raise _write_failed(exc) from exc
         return actual
 
     def put_stream(
@@ -269,10 +285,12 @@ class LocalStore:
                         )
 
                 self._write_new(key, target, chunks(), retain_until)
-            elif retain_until is not None:
-                self._extend_retention(key, retain_until)
+            else:
+                _touch(target)
+                if retain_until is not None:
+                    self._extend_retention(key, retain_until)
         except OSError as exc:
-            raise StoreUnavailable(f"local store write failed: {exc}") from exc
+            raise _write_failed(exc) from exc
         return key
 
     # -- reading ---------------------------------------------------------------------------
@@ -320,16 +338,17 @@ class LocalStore:
 
     def stat(self, key: str) -> ObjectInfo:
         try:
-            size = self.path_of(key).stat().st_size
+            st = self.path_of(key).stat()
         except FileNotFoundError:
             raise ObjectMissing(key) from None
         meta = self._read_meta(key)
         until = meta.get("retain_until")
         return ObjectInfo(
             key=key,
-            size=size,
+            size=st.st_size,
             retain_until=datetime.fromisoformat(until) if until else None,
             legal_hold=bool(meta.get("legal_hold", False)),
+            modified=datetime.fromtimestamp(st.st_mtime, UTC),
         )
 
     def keys(self) -> Iterator[str]:
@@ -391,6 +410,18 @@ class LocalStore:
                 raise ObjectLocked(f"{key} is retained until {until}")
         for path in copies:  # unlinking needs write permission on the directory, not the file
             path.unlink()
+            _sidecar(path).unlink(missing_ok=True)
+            if self.fsync_dir:
+                _fsync_dir(path.parent)
+
+    def remove_orphan(self, key: str) -> None:
+        """Remove an object no record references, lock or not (axis.service.reaper): its lock
+        is that of a record never committed. Never call it for an object a record names."""
+        copies = [path for path in self._places(key) if path.exists()]
+        if not copies:
+            raise ObjectMissing(key)
+        for path in copies:
+            path.unlink(missing_ok=True)
             _sidecar(path).unlink(missing_ok=True)
             if self.fsync_dir:
                 _fsync_dir(path.parent)

@@ -28,6 +28,7 @@ from archive.store import (
     ObjectLocked,
     ObjectMissing,
     StoreError,
+    StoreFull,
     StoreUnavailable,
     sha256_hex,
 )
@@ -36,6 +37,7 @@ PREFIX = "sha256/"
 #: Objects above this size go through put_stream as a multipart upload in parts of this size.
 PART_SIZE = 16 * 1024 * 1024
 _MISSING_CODES = {"NoSuchKey", "NoSuchObject", "NoSuchVersion", "ResourceNotFound"}
+_FULL_CODES = {"XMinioStorageFull", "QuotaExceeded", "XMinioAdminBucketQuotaExceeded"}
 _UNAVAILABLE_CODES = {"ServiceUnavailable", "SlowDown", "InternalError", "RequestTimeout"}
 
 
@@ -62,15 +64,23 @@ def _checksum_headers(digest_hex: str) -> dict[str, str]:
 
 
 def _http_client(timeout: float, retries: int) -> urllib3.PoolManager:
+    """Every call bounded: refused connections and 5xx answers are retried, but a read that
+    timed out is not (read=0). A store that accepts and never answers then costs one timeout
+    per call, not three: stuck calls held threads 15.5 s each and starved the hub."""
     return urllib3.PoolManager(
-        timeout=urllib3.Timeout(connect=timeout, read=timeout),
+        timeout=urllib3.Timeout(connect=min(timeout, 2.0), read=timeout),
         maxsize=16,
         retries=urllib3.Retry(
             total=retries,
+            read=0,
             backoff_factor=0.2,
             status_forcelist=[500, 502, 503, 504],
         ),
     )
+
+
+class BucketMissing(StoreUnavailable):
+    """The bucket is gone: `ensure_bucket` makes it again on the next call."""
 
 
 class _ResponseStream(io.RawIOBase):
@@ -136,8 +146,15 @@ class S3Store:
         try:
             return fn(*args, **kwargs)
         except S3Error as exc:
+            if exc.code == "NoSuchBucket":
+                # The store came back empty (bucket deleted, a new server): the cache of
+                # `ensure_bucket` is stale; the next call makes the bucket again.
+                self._bucket_ready = False
+                raise BucketMissing(f"object store lost its bucket {self.bucket}") from exc
             if exc.code in _MISSING_CODES:
                 raise ObjectMissing(key or exc.object_name or "") from None
+            if exc.code in _FULL_CODES:
+                raise StoreFull(f"object store is full: {exc.code}: {exc.message}") from exc
             if exc.code in _UNAVAILABLE_CODES:
                 raise StoreUnavailable(f"object store failed: {exc.code}: {exc.message}") from exc
             raise StoreError(f"object store refused: {exc.code}: {exc.message}") from exc
@@ -188,6 +205,12 @@ class S3Store:
         actual = sha256_hex(data)
         if key is not None and key != actual:
             raise StoreError(f"key {key} does not match the content's SHA-256 {actual}")
+        try:
+            return self._put(data, actual, retain_until)
+        except BucketMissing:  # healed here: the write that found it gone succeeds
+            return self._put(data, actual, retain_until)
+
+    def _put(self, data: bytes, actual: str, retain_until: datetime | None) -> str:
         self.ensure_bucket()
         existing = self._existing(actual)
         if existing is None:
@@ -267,6 +290,7 @@ class S3Store:
             size=int(st.size or 0),
             retain_until=_parse_time(headers.get("x-amz-object-lock-retain-until-date")),
             legal_hold=headers.get("x-amz-object-lock-legal-hold", "").upper() == "ON",
+            modified=st.last_modified.astimezone(UTC) if st.last_modified else None,
         )
 
     def keys(self) -> Iterator[str]:

@@ -22,6 +22,10 @@ class StoreUnavailable(StoreError):
     """The store could not be reached or failed mid-operation (the hub answers 503)."""
 
 
+class StoreFull(StoreUnavailable):
+    """The store has no space left for the object (a full disk, a quota)."""
+
+
 class ObjectMissing(StoreError, KeyError):
     """No object under that key."""
 
@@ -36,6 +40,7 @@ class ObjectInfo:
     size: int
     retain_until: datetime | None = None  # UTC
     legal_hold: bool = False
+    modified: datetime | None = None  # UTC: when it was last written (the reaper's grace)
 
 
 def sha256_hex(data: bytes) -> str:

@@ -26,6 +26,12 @@ class Settings(BaseSettings):
     port: int = 8080
 
     max_body_bytes: int = 50 * MB
+    # Threads per API process for submissions, which wait on the store (axis.api.limits),
+    # apart from the threads of every other endpoint.
+    store_threads: int = 32
+    # A request body must arrive whole within this time from the request's start (a body that
+    # trickles is answered 408 and the connection closed): 50 MB at 4 Mbit/s takes 100 s.
+    body_timeout_s: float = 120.0
     sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"  # FULL: a receipt survives power loss
 
     signature_policy: Literal["strict", "lenient", "off"] = "strict"
@@ -47,6 +53,15 @@ class Settings(BaseSettings):
     # Webhooks never lead to this machine or link-local addresses (the cloud's metadata
     # service); these CIDRs, comma-separated, are allowed anyway (a receiver on the hub's host)
     webhook_allowed_networks: str = ""
+
+    # /healthz answers 503 DISK_LOW when a disk the hub writes to (data dir, SQLite, local
+    # store) has less free space than this.
+    health_min_free_bytes: int = 64 * MB
+
+    # The store reaper (axis.service.reaper, `axis store reap`): workers run it this often
+    # (0: never) and remove orphans older than the grace (keep it far above a submission's time).
+    store_reap_interval_s: float = 6 * 3600.0
+    store_reap_grace_s: float = 3600.0
 
     # Archival records of accepted documents (Circular 02/2019): default retention and access.
     archive_retention_years: int = 10

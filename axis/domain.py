@@ -81,13 +81,23 @@ class TooLarge(HubError):
     status, code = 413, "TOO_LARGE"
 
 
+class Gone(HubError):
+    status, code = 410, "GONE"
+
+
 class Rejected(HubError):
     status, code = 422, "REJECTED"
 
 
 class Unavailable(HubError):
+    """A transient failure of the hub's database or store: 503 with Retry-After."""
+
     status, code = 503, "UNAVAILABLE"
     retry_after = 5
+
+    def __init__(self, message: str, *, code: str | None = None, retry_after: int = 5) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = retry_after
 
 
 @dataclass

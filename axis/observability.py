@@ -148,6 +148,52 @@ class FiguresCollector(Collector):
             yield family
 
 
+class FaultsCollector(Collector):
+    """How this process met failing clients and a failing store (axis.api.guard,
+    axis.service.failures), and what the store reaper removed (from the database)."""
+
+    def __init__(self, app) -> None:  # noqa: ANN001
+        self.app = app
+
+    def collect(self) -> Iterator:
+        from axis.service.failures import ALERTS
+
+        counts = getattr(self.app.state, "guard_counts", None)
+        for name, value, help_text in (
+            (
+                "axis_http_client_disconnects",
+                counts.disconnects if counts else 0,
+                "Requests whose client went away before its body arrived (aborted uploads)",
+            ),
+            (
+                "axis_http_body_timeouts",
+                counts.body_timeouts if counts else 0,
+                "Requests answered 408: the body did not arrive within AXIS_BODY_TIMEOUT_S",
+            ),
+            (
+                "axis_store_objects_missing",
+                ALERTS.get("store_objects_missing"),
+                "Reads of an object a record names that the store no longer has (alert)",
+            ),
+        ):
+            family = CounterMetricFamily(name, help_text)
+            family.add_metric([], value)
+            yield family
+        hub = self.app.state.hub
+        if hub is not None:
+            from axis.service import reaper
+
+            totals = reaper.totals(hub)
+            for name, key, help_text in (
+                ("axis_store_reaped_objects", "objects", "Orphan objects the reaper removed"),
+                ("axis_store_reaped_temp_files", "temp_files", "Temporary files it removed"),
+                ("axis_store_reaped_bytes", "bytes", "Bytes it reclaimed"),
+            ):
+                family = CounterMetricFamily(name, help_text)
+                family.add_metric([], totals[key])
+                yield family
+
+
 def _le(seconds: float) -> str:
     return f"{seconds:.6g}"
 
@@ -171,6 +217,7 @@ class Observability:
             registry=self.registry,
         )
         self.registry.register(FiguresCollector(app))
+        self.registry.register(FaultsCollector(app))
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
@@ -202,6 +249,7 @@ class RequestMetrics:
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
+            status = scope.get("axis.status", status)  # 408, 499: see axis.api.guard
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
             method = scope.get("method", "")

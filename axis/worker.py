@@ -25,10 +25,10 @@ from typing import TypeVar
 import httpx
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from archive.store import StoreError
+from archive.store import ObjectMissing, StoreError
 from axis import __version__
 from axis.domain import utcnow
-from axis.service import federation, push, sealing
+from axis.service import failures, federation, push, sealing
 from axis.service.context import Hub
 
 log = logging.getLogger("axis.worker")
@@ -54,6 +54,7 @@ class Worker:
         self.forwarded = 0
         self.upstream = federation.client_for(hub.settings)
         self._evidence_sealed = float("-inf")
+        self._reaped = time.monotonic()  # the first run waits one interval (not at each start)
         timeout = httpx.Timeout(self.settings.timeout_s, connect=self.settings.connect_timeout_s)
         limits = httpx.Limits(
             max_connections=self.settings.concurrency * 2,
@@ -77,6 +78,7 @@ class Worker:
                 self._heartbeat()
                 self._seal_due()
                 self._seal_evidence()
+                self._reap_store()
                 in_flight = {f for f in in_flight if not f.done()}
                 if self.upstream is not None:
                     in_flight |= self._upstream_turn(
@@ -192,6 +194,20 @@ class Worker:
         except Exception:  # noqa: BLE001 - sealing waits for the next turn
             log.exception("sealing the evidence log failed")
 
+    def _reap_store(self) -> None:
+        """Remove crash leftovers every AXIS_STORE_REAP_INTERVAL_S (axis.service.reaper)."""
+        s = self.hub.settings
+        now = time.monotonic()
+        if s.store_reap_interval_s <= 0 or now - self._reaped < s.store_reap_interval_s:
+            return
+        self._reaped = now
+        from axis.service import reaper
+
+        try:
+            reaper.reap(self.hub, grace_s=s.store_reap_grace_s, by=self.name)
+        except Exception:  # noqa: BLE001 - the next interval tries again; delivery goes on
+            log.exception("reaping the store failed")
+
     def _heartbeat(self) -> None:
         path = self.settings.heartbeat_file
         now = time.monotonic()
@@ -228,6 +244,12 @@ class Worker:
             body = (
                 job.inline_body if job.inline_body is not None else self.hub.store.get(job.sha256)
             )
+        except ObjectMissing as exc:
+            # Lost from the store: retrying for days cannot bring it back. A dead letter now,
+            # and an alert; `axis deadletter retry` once the object is restored.
+            failures.store_failed(exc, f"push of message {job.message_id}")
+            self._fail(job, started, t0, "error", None, "store: object missing", permanent=True)
+            return
         except StoreError as exc:
             self._fail(job, started, t0, "error", None, f"store: {exc}")
             return
@@ -255,12 +277,22 @@ class Worker:
         outcome: str,
         status: int | None,
         error: str,
+        permanent: bool = False,
     ) -> None:
         ms = _ms(t0)
         self.failed += 1
         state = self._retrying(
             lambda: push.fail(
-                self.hub, job, self.name, started, ms, outcome, status, error, self.settings
+                self.hub,
+                job,
+                self.name,
+                started,
+                ms,
+                outcome,
+                status,
+                error,
+                self.settings,
+                permanent=permanent,
             )
         )
         if state == "dead":

@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
-from starlette.concurrency import run_in_threadpool
 
 from axis.api.deps import get_hub, get_principal, read_limited_body
+from axis.api.limits import run_store_bound
 from axis.api.params import InboxCursor
 from axis.domain import BadPackage, Principal
 from axis.service import inbox, messages, statuses
@@ -69,7 +69,7 @@ async def send(request: Request, caller: Caller, hub: HubDep) -> Response:
             f"Content-Type {content_type!r}: send application/xml", code="UNSUPPORTED_CONTENT_TYPE"
         )
     body = await read_limited_body(request, hub.settings.max_body_bytes)
-    receipt, created = await run_in_threadpool(messages.submit, hub, body, caller)
+    receipt, created = await run_store_bound(request, messages.submit, hub, body, caller)
     return JSONResponse(receipt.to_dict(), status_code=202 if created else 200)
 
 

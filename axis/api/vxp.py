@@ -12,6 +12,7 @@ accepted too and means every hosted recipient of it.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import logging
 import re
@@ -22,6 +23,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from axis.api.limits import run_store_bound
 from axis.domain import (
     BadPackage,
     HubError,
@@ -32,7 +34,7 @@ from axis.domain import (
     nfc,
     show_time,
 )
-from axis.service import agencies, inbox, messages, statuses
+from axis.service import agencies, failures, inbox, messages, statuses
 from axis.service.context import Hub
 from axis.service.systems import SystemAuth, SystemPrincipal
 from formats import vxp
@@ -451,14 +453,25 @@ async def vxp_call(name: str, request: Request) -> Response:
             body = await _body(request, _REGISTER_MAX)
         else:
             body = b""
-        result = await run_in_threadpool(_handle, hub, name, list(request.scope["headers"]), body)
+        # sendEdoc and getEdoc wait on the store: their own threads (axis.api.limits)
+        hop = (
+            functools.partial(run_store_bound, request)
+            if send or name == "getEdoc"
+            else run_in_threadpool
+        )
+        result = await hop(_handle, hub, name, list(request.scope["headers"]), body)
     except HubError as exc:
         result = _fail(exc)
         if send:
             result["DocId"] = ""
-    except Exception:  # noqa: BLE001 - a client's mistake is never a 500; ours is logged
-        log.exception("vxp %s failed", name)
-        result = vxp.envelope(vxp.FAIL, "INTERNAL", "lỗi nội bộ của trục; thử lại sau")
+    except Exception as exc:  # noqa: BLE001 - a client's mistake is never a 500; ours is logged
+        known = failures.known(exc)  # the database or the store: its code, no traceback
+        if known is not None:
+            log.warning("vxp %s: %s: %s", name, known.code, exc)
+            result = _fail(known)
+        else:
+            log.exception("vxp %s failed", name)
+            result = vxp.envelope(vxp.FAIL, "INTERNAL", "lỗi nội bộ của trục; thử lại sau")
         if send:
             result["DocId"] = ""
     return _answer(result)

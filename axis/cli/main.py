@@ -332,6 +332,7 @@ def _mount_optional(
 _mount_optional("axis.cli.sign_commands", commands=True)
 _mount_optional("axis.cli.check_commands", commands=True)
 _mount_optional("axis.cli.archive_commands", name="archive")
+_mount_optional("axis.cli.store_commands", name="store")
 _mount_optional("axis.cli.db_commands", name="db")
 _mount_optional("axis.cli.worker_commands", commands=True)  # axis worker
 _mount_optional("axis.cli.worker_commands", name="deadletter", attr="deadletter_app")

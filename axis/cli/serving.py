@@ -89,7 +89,7 @@ def _started(ready, processes: list[multiprocessing.Process]) -> str:  # noqa: A
 
 
 def _start(spawn, host: str, port: int, ready) -> multiprocessing.Process:  # noqa: ANN001
-    process = spawn.Process(target=_worker, args=(host, port, ready))
+    process = spawn.Process(target=_worker, args=(host, port, ready, os.getpid()))
     process.start()
     return process
 
@@ -104,8 +104,33 @@ def _stop(processes: list[multiprocessing.Process]) -> None:
             process.kill()
 
 
-def _worker(host: str, port: int, ready) -> None:  # noqa: ANN001
+def die_with_parent(parent: int) -> None:
+    """Make this process get SIGTERM when its parent dies (a supervisor killed with SIGKILL
+    must not leave API processes serving as orphans, beside which a new `axis serve` would
+    bind through SO_REUSEPORT). Linux: prctl(PR_SET_PDEATHSIG); elsewhere a thread watches
+    the parent's pid."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+        if os.getppid() != parent:  # it died before the prctl
+            os.kill(os.getpid(), signal.SIGTERM)
+        return
+    import threading
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, daemon=True, name="axis-parent-watch").start()
+
+
+def _worker(host: str, port: int, ready, parent: int) -> None:  # noqa: ANN001
     import uvicorn
+
+    die_with_parent(parent)
 
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
@@ -121,5 +146,9 @@ def _worker(host: str, port: int, ready) -> None:  # noqa: ANN001
     # uvicorn shuts down gracefully on SIGINT (Ctrl+C reaches the whole process group) and then
     # raises it again to the handler it found: ignored, rather than a KeyboardInterrupt trace.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    config = uvicorn.Config(APP, log_level="warning", access_log=False)
+    # A bound on the graceful shutdown: a parent gone (SIGTERM above) must not wait on a
+    # client that keeps its request open.
+    config = uvicorn.Config(
+        APP, log_level="warning", access_log=False, timeout_graceful_shutdown=10
+    )
     uvicorn.Server(config).run(sockets=[sock])

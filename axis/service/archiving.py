@@ -21,8 +21,8 @@ from archive.records import (
     revoke_document,
 )
 from archive.store import StoreError
-from axis.domain import Unavailable
 from axis.service.context import Hub
+from axis.service.failures import store_failed
 from formats.model import DocumentPackage
 
 
@@ -55,9 +55,7 @@ def store_record_objects(
             accepted_at=accepted_at,
         )
     except StoreError as exc:
-        raise Unavailable(
-            f"the document store is unavailable: {exc}", code="STORE_UNAVAILABLE"
-        ) from exc
+        raise store_failed(exc, f"message {message_id}") from exc
     return draft, record_rows(draft)
 
 

@@ -27,10 +27,11 @@ from archive import audit as audit_mod
 from archive import catalog, records
 from archive.export import count_matching, export_bags
 from archive.search import Query, decode_cursor, search
-from archive.store import ObjectMissing, StoreError, StoreUnavailable
-from axis.domain import Forbidden, HubError, NotFound, Principal, Rejected, Unavailable
+from archive.store import StoreError, StoreUnavailable
+from axis.domain import Forbidden, Gone, HubError, NotFound, Principal, Rejected
 from axis.service import evidence_bundle
 from axis.service.context import Hub
+from axis.service.failures import store_failed
 from axis.service.sealing import document_history
 
 log = logging.getLogger("axis.archivist")
@@ -39,10 +40,6 @@ ROLES = ("archivist", "operator")
 CHUNK = 256 * 1024
 MAX_IDENT = 300  # DocumentId's column length
 MAX_AUDIT_SAMPLE = 1000  # larger audits: `axis archive audit` on the hub's host
-
-
-class Gone(HubError):
-    status, code = 410, "GONE"
 
 
 def actor_of(principal: Principal) -> str:
@@ -68,12 +65,7 @@ def _check_ident(ident: str) -> str:
 
 
 def _store_failed(exc: StoreError) -> HubError:
-    if isinstance(exc, ObjectMissing):
-        return NotFound(
-            f"the object is missing from the store ({exc}); run `axis archive audit`",
-            code="OBJECT_MISSING",
-        )
-    return Unavailable(f"the document store is unavailable: {exc}", code="STORE_UNAVAILABLE")
+    return store_failed(exc, "archival record")
 
 
 # -- search ------------------------------------------------------------------------------------

@@ -34,11 +34,13 @@ from typing import Any
 
 from sqlalchemy import select
 
+from archive.store import StoreError
 from axis.adapters.evidence_tables import EvidenceCert, EvidenceEntry, EvidenceHead
 from axis.adapters.tables import Message
-from axis.domain import VIETNAM, NotFound, Principal, Unavailable, utcnow
+from axis.domain import VIETNAM, NotFound, Principal, utcnow
 from axis.service.context import Hub
 from axis.service.evidence import entry_digest, evidence_of, head_body, seal
+from axis.service.failures import store_failed
 from formats.model import STATUS_CODES
 from signing import receipts as rc
 
@@ -172,10 +174,8 @@ def export(
         if m.kind == "edoc":
             try:
                 files[f"packages/{m.id}.edxml"] = hub.store.get(m.sha256)
-            except Exception as exc:  # noqa: BLE001 - the store's failure is the operator's
-                raise Unavailable(
-                    f"the document store is unavailable: {exc}", code="STORE_UNAVAILABLE"
-                ) from exc
+            except StoreError as exc:
+                raise store_failed(exc, f"message {m.id}") from exc
             files[f"reports/{m.id}.json"] = rc.canonical(
                 {"findings": m.findings or [], "report": m.report}
             )

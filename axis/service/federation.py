@@ -37,12 +37,14 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from archive.store import ObjectMissing
 from axis.adapters.database import Database
 from axis.adapters.tables import Agency, Delivery, Message, TimelineEvent
 from axis.adapters.upstream import UpstreamError, VxpClient
 from axis.adapters.upstream_tables import ForwardJob, UpstreamAgency, UpstreamInbound
 from axis.config import Settings
 from axis.domain import HubError, Principal, nfc, show_time, utcnow
+from axis.service import failures
 from axis.service.context import Hub
 from axis.service.events import Acknowledged, MessageAccepted
 from axis.service.push import PushSettings, backoff, due_job_ids
@@ -293,6 +295,9 @@ def forward_one(hub: Hub, client: VxpClient, job: Forward, settings: PushSetting
         doc_id = client.send_edoc(body, sender=job.sender_code, kind=job.kind, to=job.recipients)
     except UpstreamError as exc:
         return fail(hub, job, f"{exc.code}: {exc.message}", exc.permanent, settings)
+    except ObjectMissing as exc:  # permanent, and an operator is alerted (axis.service.failures)
+        failures.store_failed(exc, f"forward of message {job.message_id}")
+        return fail(hub, job, "STORE_OBJECT_MISSING: the package is missing", True, settings)
     except Exception as exc:  # noqa: BLE001 - the store away, say: retried like the upstream
         return fail(hub, job, f"{type(exc).__name__}: {exc}", False, settings)
     complete(hub, job, doc_id)

@@ -12,13 +12,13 @@ from axis.domain import (
     Forbidden,
     NotFound,
     Principal,
-    Unavailable,
     is_message_id,
     show_time,
     utcnow,
 )
 from axis.service import push
 from axis.service.context import Hub
+from axis.service.failures import store_failed
 from formats.model import STATUS_CODES
 
 BUSINESS_NAMES = {0: "new", 1: "revoke", 2: "update", 3: "replace"}
@@ -100,9 +100,7 @@ def fetch(hub: Hub, principal: Principal, message_id: str) -> tuple[bytes, Messa
         try:
             body = hub.store.get(msg.sha256)
         except StoreError as exc:
-            raise Unavailable(
-                f"the document store is unavailable: {exc}", code="STORE_UNAVAILABLE"
-            ) from exc
+            raise store_failed(exc, f"message {message_id}") from exc
     if delivery is not None and delivery.fetched_at is None:
         with hub.db.write() as session:
             session.execute(

@@ -463,16 +463,18 @@ def fail(
     http_status: int | None,
     error: str,
     settings: PushSettings,
+    *,
+    permanent: bool = False,
 ) -> str:
-    """Record a failed attempt and schedule the next one, or make the job a dead letter.
-    Returns the job's new state."""
+    """Record a failed attempt and schedule the next one, or make the job a dead letter
+    (at once when `permanent`: retrying cannot help). Returns the job's new state."""
     now = utcnow()
     result = "lost"
 
     def reschedule(row: PushJob) -> None:
         nonlocal result
         row.last_error = _summary(outcome, http_status, error)
-        if now >= row.deadline_at:
+        if permanent or now >= row.deadline_at:
             _finish(row, "dead", now)
             result = "dead"
             return
