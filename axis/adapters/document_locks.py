@@ -80,6 +80,19 @@ class DocumentLocks:
         return self._fd
 
     def _pg_call(self, sql: str, key: int) -> bool:
+        """One lock call; a session the server dropped (restart, pg_terminate_backend) is
+        replaced once, and a database still away is the hub's usual DB_UNAVAILABLE."""
+        from sqlalchemy.exc import OperationalError
+
+        try:
+            return self._pg_call_once(sql, key)
+        except Exception:  # noqa: BLE001 - the kept connection may be stale: a fresh one
+            try:
+                return self._pg_call_once(sql, key)
+            except Exception as exc:
+                raise OperationalError(sql, (key,), exc) from exc
+
+    def _pg_call_once(self, sql: str, key: int) -> bool:
         with self._pg_lock:
             if self._pg is None or self._pg_pid != os.getpid():
                 fairy = self._engine.raw_connection()

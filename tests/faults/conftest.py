@@ -73,6 +73,11 @@ class Served:
     process: subprocess.Popen | None = None
     children: list[int] = field(default_factory=list)
 
+    def metrics(self) -> str:
+        """/metrics, read as an operator (it is not public)."""
+        with self.client("operator") as c:
+            return c.get("/metrics").text
+
     def client(self, code: str = SENDER, **kw) -> httpx.Client:
         return httpx.Client(
             base_url=self.url,
@@ -102,7 +107,9 @@ class Served:
         if self.process and self.process.poll() is not None:
             raise AssertionError(f"axis serve exited\n{self.log_text()}")
         try:
-            httpx.get(f"{self.url}/healthz", timeout=2)
+            httpx.get(
+                f"{self.url}/healthz", timeout=10
+            )  # a hanging store makes /healthz take its bound
             return True
         except httpx.HTTPError:
             return False

@@ -65,7 +65,7 @@ def test_a_trickling_body_is_cut_with_408_and_the_connection_closed(served):
     print(f"trickle: 408 after {elapsed:.2f} s with {sent} bytes sent")
     with hub.client() as c:  # the hub is fine, and counted it
         assert c.get("/v1/inbox").status_code == 200
-        metrics = httpx.get(f"{hub.url}/metrics").text
+        metrics = hub.metrics()
     assert _metric(metrics, "axis_http_body_timeouts_total") == 1
     assert 'status="408"' in metrics
 
@@ -97,12 +97,12 @@ def test_aborted_uploads_are_quiet_and_do_not_stall_the_hub(served):
         ).status_code in (200, 202)
 
     def counted() -> float:
-        return _metric(httpx.get(f"{hub.url}/metrics").text, "axis_http_client_disconnects_total")
+        return _metric(hub.metrics(), "axis_http_client_disconnects_total")
 
     deadline = time.monotonic() + 15
     while counted() < aborted and time.monotonic() < deadline:
         time.sleep(0.1)
-    metrics = httpx.get(f"{hub.url}/metrics").text
+    metrics = hub.metrics()
     log = hub.log_text()
     print(
         f"{aborted} aborted uploads in {spent:.2f} s; /healthz after them: "

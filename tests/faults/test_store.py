@@ -59,7 +59,7 @@ def test_a_bucket_that_comes_back_empty_heals_and_a_lost_object_is_410(served, m
         assert "retry-after" not in lost.headers
         again = puller.get(f"/v1/messages/{first.json()['id']}")
         assert again.status_code == 410
-    metrics = httpx.get(f"{hub.url}/metrics").text
+    metrics = hub.metrics()
     assert _metric(metrics, "axis_store_objects_missing_total") == 2
     log = hub.log_text()
     assert f"object {first.json()['sha256']}" in log, log[-2000:]  # logged at ERROR
