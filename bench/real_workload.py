@@ -127,6 +127,16 @@ def signed_packages(pki, n: int, level: str, first: int = 10) -> list[tuple[str,
         max_workers=os.cpu_count() or 1, mp_context=ctx, initializer=_init_signer, initargs=init
     ) as pool:
         pdfs = list(pool.map(_signed_document, numbers, chunksize=8))
+    return _wrap(numbers, pdfs)
+
+
+def signed_packages_inline(n: int, first: int = 10) -> list[tuple[str, bytes, bytes]]:
+    """As `signed_packages`, in this process, once `_init_signer` ran here."""
+    numbers = [str(first + i) for i in range(n)]
+    return _wrap(numbers, [_signed_document(number) for number in numbers])
+
+
+def _wrap(numbers: list[str], pdfs: list[bytes]) -> list[tuple[str, bytes, bytes]]:
     out = []
     for i, (number, pdf) in enumerate(zip(numbers, pdfs, strict=True)):
         recipients = [RECIPIENTS[(i + k) % len(RECIPIENTS)] for k in range(3)]

@@ -43,7 +43,7 @@ from pyhanko_certvalidator.policy_decl import CertRevTrustPolicy, RevocationChec
 from pyhanko_certvalidator.registry import SimpleTrustManager
 
 from formats.findings import Finding
-from signing import _speedups, modifications, trustlist
+from signing import _speedups, modifications, trustlist, validation_cache
 from signing.report import (
     INDETERMINATE,
     TOTAL_FAILED,
@@ -56,6 +56,7 @@ from signing.report import (
 from signing.trust import load_certs
 
 _speedups.install()
+validation_cache.install()
 
 log = logging.getLogger(__name__)
 RevocationMode = Literal["hard-fail", "soft-fail", "off"]
@@ -103,6 +104,13 @@ class ValidationConfig:
     min_rsa_bits: int = 2048
     weak_digests: frozenset[str] = WEAK_DIGESTS
     fetch_timeout: float = 5.0
+    # Validate once per certificate (signing/validation_cache.py): revocation data fetched
+    # over HTTP is kept until its nextUpdate and at most revocation_max_age seconds; a path
+    # that validated is trusted again for path_cache_s seconds at most. False: every PDF
+    # validates from scratch (the reference the cache is tested against).
+    cache: bool = True
+    revocation_max_age: float = 3600.0
+    path_cache_s: float = 300.0
     _engine: _Engine | None = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
@@ -147,6 +155,20 @@ class _Engine:
         self.past_policy = CertRevTrustPolicy(
             RevocationCheckingPolicy.from_legacy(legacy), retroactive_revinfo=True
         )
+        self.revocation = (
+            validation_cache.RevocationCache(
+                per_request_timeout=cfg.fetch_timeout, max_age=cfg.revocation_max_age
+            )
+            if cfg.cache and cfg.allow_fetching
+            else None
+        )
+        self.paths = validation_cache.PathCache(window=cfg.path_cache_s) if cfg.cache else None
+
+    def clear_caches(self) -> None:
+        if self.revocation is not None:
+            self.revocation.clear()
+        if self.paths is not None:
+            self.paths.clear()
 
     def context(
         self,
@@ -155,18 +177,22 @@ class _Engine:
         policy=None,
         moment: datetime | None = None,
     ):
+        policy = policy or self.revinfo_policy
         kwargs = dict(
             moment=moment,
             trust_manager=self.trust_manager,
             other_certs=self.intermediates + self._fetched_issuers() + extra_certs,
-            revinfo_policy=policy or self.revinfo_policy,
+            revinfo_policy=policy,
             allow_fetching=self.cfg.allow_fetching,
             # explicit empty lists: "hard-fail" offline then fails the check on missing
             # revocation data (TRY_LATER) instead of refusing to build the context
             crls=[],
             ocsps=[],
         )
-        if self.cfg.allow_fetching:
+        fetchers = None
+        if self.revocation is not None:
+            kwargs["fetchers"] = fetchers = self.revocation.fetchers()
+        elif self.cfg.allow_fetching:
             from pyhanko_certvalidator.fetchers.requests_fetchers import (
                 RequestsFetcherBackend,
             )
@@ -177,8 +203,22 @@ class _Engine:
         try:
             dss = DocumentSecurityStore.read_dss(reader)
         except Exception:  # no DSS (the usual case) or an unreadable one: nothing to add
-            return ValidationContext(**kwargs)
-        return dss.as_validation_context(kwargs)
+            vc = ValidationContext(**kwargs)
+        else:
+            vc = dss.as_validation_context(kwargs)
+        if self.paths is not None and moment is None:
+            # the document's own revocation data (B-LT) is part of what decides the outcome
+            local = (tuple(vc.ocsps), tuple(vc.crls))
+            digest = hashlib.sha256()
+            for item in (*local[0], *local[1]):
+                digest.update(hashlib.sha256(item.dump()).digest())
+            validation_cache.mark(
+                vc,
+                self.paths,
+                (id(self), id(policy), digest.digest()),
+                validation_cache.revinfo_until(fetchers, local),
+            )
+        return vc
 
     def _fetched_issuers(self) -> list[x509.Certificate]:
         # CA certificates earlier validations fetched through AIA, only where fetching is on
