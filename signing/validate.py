@@ -200,16 +200,22 @@ class _Engine:
             kwargs["fetcher_backend"] = RequestsFetcherBackend(
                 per_request_timeout=self.cfg.fetch_timeout
             )
+        dss_certs: list = []
         try:
             dss = DocumentSecurityStore.read_dss(reader)
         except Exception:  # no DSS (the usual case) or an unreadable one: nothing to add
             vc = ValidationContext(**kwargs)
         else:
             vc = dss.as_validation_context(kwargs)
+            dss_certs = list(dss.load_certs())
         if self.paths is not None and moment is None:
-            # the document's own revocation data (B-LT) is part of what decides the outcome
+            # Besides the signer's certificate, what decides the path found and its verdict:
+            # the certificates the document brings (paths are built from them) and its own
+            # revocation data (B-LT); trust and policies are this engine's and `policy`.
             local = (tuple(vc.ocsps), tuple(vc.crls))
             digest = hashlib.sha256()
+            for cert in sorted({c.sha256 for c in (*kwargs["other_certs"], *dss_certs)}):
+                digest.update(cert)
             for item in (*local[0], *local[1]):
                 digest.update(hashlib.sha256(item.dump()).digest())
             validation_cache.mark(

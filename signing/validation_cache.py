@@ -14,12 +14,13 @@ no later than the data they rest on would stop being accepted by pyHanko itself:
    so that no cached answer is ever judged stale. Concurrent fetches of the same data, from
    any thread, wait for one request. Failed fetches are not kept: the next document asks again.
 
-2. ``PathCache``: the outcome of pyHanko's path validation (RFC 5280 path checks and
-   revocation of every certificate in it) for a path that validated, keyed by the path's
-   certificates, the engine (trust), the revocation policy and the revocation data the
-   document carried. Used only for validation at the current time; an entry expires after
-   ``window`` seconds, when any certificate of the path expires, or when the revocation data
-   it was judged with expires, whichever is first. Failures are never cached (they are rare and
+2. ``PathCache``: the path pyHanko built and validated (RFC 5280 path checks and revocation
+   of every certificate in it) for a signer's or a timestamp authority's certificate, keyed by
+   that certificate, the engine (trust), the revocation policy, the certificates the document
+   carried (paths are built from them) and the revocation data it carried. Used only for
+   validation at the current time; an entry expires after ``window`` seconds, when any
+   certificate of the path expires, or when the revocation data it was judged with expires,
+   whichever is first. Failures are never cached (they are rare and
    each gets the full diagnosis), nor successes reached through a soft-fail exception.
 
 Verdicts stay those of uncached validation (tests/signing/test_validation_cache.py compares
@@ -290,7 +291,7 @@ class PathCache:
     def get(self, key, now: datetime):
         return self._data.get(key, now)
 
-    def put(self, key, now: datetime, path, policies, revinfo_until: datetime | None) -> None:
+    def put(self, key, now: datetime, path, revinfo_until: datetime | None) -> None:
         until = now + self.window
         for cert in path.iter_certs(include_root=True):
             not_after = cert["tbs_certificate"]["validity"]["not_after"].native
@@ -298,7 +299,7 @@ class PathCache:
         if revinfo_until is not None:
             until = min(until, revinfo_until)
         if until > now:
-            self._data.put(key, until, (policies,))  # a tuple: None policies are a value
+            self._data.put(key, until, (path,))
 
     def clear(self) -> None:
         self._data.clear()
@@ -325,32 +326,39 @@ _install_lock = threading.Lock()
 
 
 def install() -> None:
-    """Route pyHanko's `find_valid_path` (signatures and timestamps) through the cache for
-    contexts that were `mark`ed; others validate as before."""
+    """Route pyHanko's `find_valid_path` (the chain of a signer or a timestamp authority: path
+    building, then validation) through the cache for contexts that were `mark`ed; others
+    build and validate as before."""
     global _installed
     with _install_lock:
         if _installed:
             return
         import pyhanko_certvalidator as pcv
+        from pyhanko.sign.validation import generic_cms
 
-        original = pcv.async_validate_path
+        original = pcv.find_valid_path
 
-        async def async_validate_path(validation_context, path, parameters=None):
+        async def find_valid_path(
+            certificate, paths, validation_context, pkix_validation_params=None
+        ):
             marked = getattr(validation_context, _ATTR, None)
-            if marked is None or parameters is not None:
-                return await original(validation_context, path, parameters)
+            if marked is None or pkix_validation_params is not None:
+                return await original(
+                    certificate, paths, validation_context, pkix_validation_params
+                )
             cache, context_key, revinfo_until = marked
             now = validation_context.moment
-            key = (context_key, tuple(c.dump() for c in path.iter_certs(include_root=True)))
+            key = (context_key, certificate.dump())
             hit = cache.get(key, max(now, _now()))
             if hit is not None:
-                path._set_qualified_policies(hit[0])
-                return path.leaf
+                await paths.cancel()
+                return hit[0]
             soft = len(validation_context.soft_fail_exceptions)
-            result = await original(validation_context, path, parameters)
+            path = await original(certificate, paths, validation_context, pkix_validation_params)
             if len(validation_context.soft_fail_exceptions) == soft:
-                cache.put(key, now, path, path.qualified_policies, revinfo_until())
-            return result
+                cache.put(key, now, path, revinfo_until())
+            return path
 
-        pcv.async_validate_path = async_validate_path
+        pcv.find_valid_path = find_valid_path
+        generic_cms.find_valid_path = find_valid_path
         _installed = True
