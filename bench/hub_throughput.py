@@ -225,32 +225,38 @@ async def measure(
     database_url: str | None = None,
     keep: bool = False,
     after=None,
+    server_root: Path = ROOT,
 ) -> Run:
     """Serve a fresh hub (`axis serve --workers N`, its settings from `env` on top of this
     process's), register `agencies`, send `packages` ((sender, body) pairs; the first `warmup`
     not measured) while every agency pulls and acknowledges, then check every receipt durable.
     `database_url`: an empty database to use instead of the embedded SQLite (upgraded here).
     `after(url, keys, receipts)`, awaited while the hub still runs, may return a dict of its
-    own findings (kept in `Run.extra`)."""
+    own findings (kept in `Run.extra`). `server_root`: the checkout whose hub is served (another
+    version of axis, measured in the same sitting)."""
     data = Path(tempfile.mkdtemp(prefix="axis-bench-"))
     port = free_port()
     env = {
         **os.environ,
         "AXIS_DATA_DIR": str(data),
         "AXIS_PORT": str(port),
-        "PYTHONPATH": str(ROOT),
+        "PYTHONPATH": str(server_root),
         **env,
     }
     if database_url:
         env["AXIS_DATABASE_URL"] = database_url
-        axis(env, "db", "upgrade")
+        axis(env, "db", "upgrade", cwd=server_root)
     keys = {
-        code: axis(env, "agency", "add", code, f"Cơ quan {code}").strip().splitlines()[-1]
+        code: axis(env, "agency", "add", code, f"Cơ quan {code}", cwd=server_root)
+        .strip()
+        .splitlines()[-1]
         for code in agencies
     }
     warm, packages = packages[:warmup], packages[warmup:]
     server = subprocess.Popen(
-        [sys.executable, "-m", "axis.cli", "serve", "--workers", str(workers)], env=env
+        [sys.executable, "-m", "axis.cli", "serve", "--workers", str(workers)],
+        env=env,
+        cwd=server_root,
     )
     url = f"http://127.0.0.1:{port}"
     extra: dict = {}

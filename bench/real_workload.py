@@ -19,6 +19,7 @@ on a shared machine, compare ratios of one sitting, not absolute rates.
 
     python -m bench.real_workload [--packages 1000] [--warmup 50] [--level B-T|B-LT]
         [--fetch on|off] [--workers N] [--postgres [ADMIN_URL]] [--only real|unsigned]
+        [--before CHECKOUT]
 """
 
 from __future__ import annotations
@@ -247,22 +248,11 @@ async def _sitting(args, pki) -> int:
         poll=args.poll,
         warmup=args.warmup,
     )
+    # (tag, checkout served): with --before, an earlier checkout's hub first, then this one's
+    versions = [("before", Path(args.before)), ("", ROOT)] if args.before else [("", ROOT)]
     runs, ok = [], True
     total = args.warmup + args.packages
-    if args.only in (None, "unsigned"):
-        with _PgDatabase(args.postgres) as db:
-            load = _load()
-            run = await hub_throughput.measure(
-                "unsigned, policy off, rules off",
-                hub_throughput._packages(total),
-                env=hub_throughput.UNSIGNED_ENV,
-                agencies=hub_throughput.SENDERS + RECIPIENTS,
-                database_url=db,
-                **common,
-            )
-            run.extra["load"] = f"{load} -> {_load()}"
-            runs.append(run)
-            ok &= run.durable == "yes" and run.accepted == args.packages
+    real = None
     if args.only in (None, "real"):
         t0 = time.perf_counter()
         docs = signed_packages(pki, total + 1, args.level)
@@ -270,29 +260,49 @@ async def _sitting(args, pki) -> int:
             f"signed {total + 1} documents twice ({args.level}) in {time.perf_counter() - t0:.0f} s"
         )
         *docs, spare = docs
-        number = str(10 + total)
-        bad = package(number, tampered(spare[2]), RECIPIENTS[:3])
-        env = {
-            "AXIS_SIGNATURE_POLICY": "strict",
-            "AXIS_RULES": "",
-            "AXIS_TRUST_ROOTS": str(pki.trust_root),
-            "AXIS_REVOCATION_POLICY": "soft-fail",
-            "AXIS_REVOCATION_FETCH": "true" if args.fetch == "on" else "false",
-        }
-        with _PgDatabase(args.postgres) as db:
-            load = _load()
-            run = await hub_throughput.measure(
-                f"real: 2 signatures {args.level}, strict, rules on, fetch {args.fetch}",
-                [(s, body) for s, body, _ in docs],
-                env=env,
-                agencies=[SENDER, *RECIPIENTS],
-                database_url=db,
-                after=_after_real(bad),
-                **common,
-            )
-            run.extra["load"] = f"{load} -> {_load()}"
-            runs.append(run)
-            ok &= run.durable == "yes" and run.accepted == args.packages and run.extra["ok"]
+        bad = package(str(10 + total), tampered(spare[2]), RECIPIENTS[:3])
+        real = ([(s, body) for s, body, _ in docs], bad)
+    for tag, root in versions:
+        suffix = f" ({tag})" if tag else ""
+        if args.only in (None, "unsigned"):
+            with _PgDatabase(args.postgres) as db:
+                load = _load()
+                run = await hub_throughput.measure(
+                    "unsigned, policy off, rules off" + suffix,
+                    hub_throughput._packages(total),
+                    env=hub_throughput.UNSIGNED_ENV,
+                    agencies=hub_throughput.SENDERS + RECIPIENTS,
+                    database_url=db,
+                    server_root=root,
+                    **common,
+                )
+                run.extra.update(load=f"{load} -> {_load()}", version=tag)
+                runs.append(run)
+                ok &= run.durable == "yes" and run.accepted == args.packages
+        if real is not None:
+            env = {
+                "AXIS_SIGNATURE_POLICY": "strict",
+                "AXIS_RULES": "",
+                "AXIS_TRUST_ROOTS": str(pki.trust_root),
+                "AXIS_REVOCATION_POLICY": "soft-fail",
+                "AXIS_REVOCATION_FETCH": "true" if args.fetch == "on" else "false",
+            }
+            with _PgDatabase(args.postgres) as db:
+                load = _load()
+                run = await hub_throughput.measure(
+                    f"real: 2 signatures {args.level}, strict, rules on, fetch {args.fetch}"
+                    + suffix,
+                    real[0],
+                    env=env,
+                    agencies=[SENDER, *RECIPIENTS],
+                    database_url=db,
+                    after=_after_real(real[1]),
+                    server_root=root,
+                    **common,
+                )
+                run.extra.update(load=f"{load} -> {_load()}", version=tag)
+                runs.append(run)
+                ok &= run.durable == "yes" and run.accepted == args.packages and run.extra["ok"]
     _print(runs, args)
     return 0 if ok else 1
 
@@ -316,16 +326,23 @@ def _print(runs, args) -> None:
         )
     for r in runs:
         if "validated" in r.extra:
-            print(f"reports read back: {r.extra['validated']}")
+            print(
+                f"reports read back{r.label[r.label.find(' (') :] if '(' in r.label else ''}: "
+                f"{r.extra['validated']}"
+            )
             for p in r.extra["problems"]:
                 print(f"  NOT VALIDATED {p}")
             print(f"tampered document: {r.extra['tampered']}")
-    if len(runs) == 2:
-        unsigned, real = runs
-        print(f"ratio real : unsigned = {real.rate / unsigned.rate:.2f} (target >= 0.7)")
-        print(
-            f"CPU per document real : unsigned = {real.server_cpu_ms / unsigned.server_cpu_ms:.2f}"
-        )
+    for tag in dict.fromkeys(r.extra["version"] for r in runs):
+        pair = [r for r in runs if r.extra["version"] == tag]
+        if len(pair) == 2:
+            unsigned, real = pair
+            name = f" ({tag})" if tag else ""
+            print(
+                f"ratio real : unsigned{name} = {real.rate / unsigned.rate:.2f} (target >= 0.7); "
+                f"CPU per document real : unsigned = "
+                f"{real.server_cpu_ms / unsigned.server_cpu_ms:.2f}"
+            )
 
 
 def main() -> None:
@@ -340,6 +357,12 @@ def main() -> None:
         "--fetch", choices=["on", "off"], default="on", help="AXIS_REVOCATION_FETCH of the hub"
     )
     parser.add_argument("--only", choices=["real", "unsigned"], default=None)
+    parser.add_argument(
+        "--before",
+        metavar="CHECKOUT",
+        help="also serve the hub of another checkout (e.g. `git worktree add` of an earlier "
+        "commit) in the same sitting, each workload before this checkout's",
+    )
     parser.add_argument(
         "--postgres",
         nargs="?",
