@@ -67,7 +67,10 @@ def _packages(n: int) -> list[tuple[str, bytes]]:
     return out
 
 
-async def _send_all(url: str, keys: dict[str, str], packages, concurrency: int):
+async def _send_all(
+    url: str, keys: dict[str, str], packages, concurrency: int, refusals: list | None = None
+):
+    """POST every package; `refusals` collects the error codes of what was not accepted."""
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     receipts: list[dict] = []
@@ -93,6 +96,13 @@ async def _send_all(url: str, keys: dict[str, str], packages, concurrency: int):
                 statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
                 if r.status_code == 202:
                     receipts.append(r.json())
+                elif refusals is not None:
+                    try:
+                        found = r.json().get("findings", [])
+                        codes = sorted({f["code"] for f in found if f["severity"] == "error"})
+                    except ValueError:
+                        codes = []
+                    refusals.append(f"{r.status_code} {' '.join(codes)}")
 
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     return latencies, statuses, receipts
@@ -267,9 +277,10 @@ async def measure(
         stop = asyncio.Event()
         puller = asyncio.create_task(_pull_and_ack(url, keys, stop, poll, agencies))
         # Not measured, as bench_postgres: a new process's first requests fill its caches.
-        *_, warm_receipts = await _send_all(url, keys, warm, concurrency)
+        refusals: list[str] = []
+        _, warm_statuses, warm_receipts = await _send_all(url, keys, warm, concurrency, refusals)
         cpu0, t0, client0 = cpu_seconds(server.pid), time.perf_counter(), time.process_time()
-        latencies, statuses, receipts = await _send_all(url, keys, packages, concurrency)
+        latencies, statuses, receipts = await _send_all(url, keys, packages, concurrency, refusals)
         elapsed = time.perf_counter() - t0
         client_cpu = time.process_time() - client0
         stop.set()
@@ -308,7 +319,7 @@ async def measure(
         durable=durable,
         accepted=accepted,
         receipts=receipts,
-        extra=extra,
+        extra={**extra, "warmup_statuses": warm_statuses, "refusals": refusals},
     )
 
 

@@ -325,6 +325,11 @@ def _print(runs, args) -> None:
             f"| {r.baseline:.0f} | {r.statuses} | {r.durable} | {r.extra.get('load', '')} |"
         )
     for r in runs:
+        if r.extra["refusals"]:
+            counts: dict[str, int] = {}
+            for x in r.extra["refusals"]:
+                counts[x] = counts.get(x, 0) + 1
+            print(f"refused in {r.label} (warm-up {r.extra['warmup_statuses']}): {counts}")
         if "validated" in r.extra:
             print(
                 f"reports read back{r.label[r.label.find(' (') :] if '(' in r.label else ''}: "
