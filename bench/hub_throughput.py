@@ -271,7 +271,7 @@ async def measure(
     url = f"http://127.0.0.1:{port}"
     extra: dict = {}
     try:
-        if not wait_healthy(url, server, seconds=60):
+        if not wait_healthy(url, server, seconds=180):  # a loaded machine starts slowly
             raise RuntimeError("the hub did not start")
         baseline, healthz_client_ms = await _baseline(url, keys[agencies[0]], 3000, concurrency)
         stop = asyncio.Event()

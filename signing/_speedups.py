@@ -17,8 +17,8 @@
    and asn1crypto parses their names and extensions again, lazily, as validation asks. The
    same signers' and CAs' certificates recur in document after document, so the CMS
    certificate extraction hands out one shared object per distinct DER encoding (bounded):
-   the same bytes, already parsed. asn1crypto objects are only read during validation, and
-   its lazy parsing stores complete values, so sharing them between threads is safe.
+   the same bytes, already parsed. asn1crypto parses lazily and its parsing is not safe
+   across threads, so a certificate is parsed completely before it is shared.
 
 4. Encoding new ASN.1 structures while signing. asn1crypto marks a structure it did not parse
    as "mutated" for good, so every access to its encoding re-encodes the whole subtree, and
@@ -121,13 +121,23 @@ _certs: dict[bytes, _x509.Certificate] = {}
 _CERTS_MAX = 4096
 
 
+def fully_parsed(value):
+    """`value` (an asn1crypto object) with every nested structure parsed, so that threads can
+    share it: asn1crypto parses lazily, and a thread reading a structure while another is
+    parsing it saw half-built children ("No field numbered 1 is present in this
+    SignedDigestAlgorithm", seen with 16 documents validated at once in a fresh process)."""
+    with contextlib.suppress(Exception):  # a value asn1crypto cannot render is still usable
+        _ = value.native
+    return value
+
+
 def _intern(cert: _x509.Certificate) -> _x509.Certificate:
     der = cert.dump()
     hit = _certs.get(der)
     if hit is None:
         if len(_certs) >= _CERTS_MAX:
             _certs.clear()
-        _certs[der] = hit = cert
+        _certs[der] = hit = fully_parsed(cert)  # parsed before other threads can see it
     return hit
 
 

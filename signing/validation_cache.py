@@ -49,6 +49,8 @@ from pyhanko_certvalidator.fetchers.requests_fetchers import (
 from pyhanko_certvalidator.policy_decl import FRESHNESS_FALLBACK_VALIDITY_DEFAULT
 from pyhanko_certvalidator.util import issuer_serial
 
+from signing._speedups import fully_parsed
+
 # An answer is dropped this long before pyHanko would call it stale (clock steps, slow checks).
 EXPIRY_MARGIN = timedelta(seconds=30)
 
@@ -187,7 +189,11 @@ class RevocationCache:
         if not owner:
             return await asyncio.wrap_future(fut)
         try:
+            # parsed completely before it is shared: asn1crypto's lazy parsing is not
+            # thread-safe (see signing._speedups.fully_parsed)
             value = await fetch()
+            for item in value if isinstance(value, list) else [value]:
+                fully_parsed(item)
         except BaseException as exc:
             with self._lock:
                 self._inflight.pop(key, None)
@@ -299,6 +305,8 @@ class PathCache:
         if revinfo_until is not None:
             until = min(until, revinfo_until)
         if until > now:
+            for cert in path.iter_certs(include_root=True):
+                fully_parsed(cert)  # shared with other threads from now on
             self._data.put(key, until, (path,))
 
     def clear(self) -> None:
