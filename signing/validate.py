@@ -140,6 +140,8 @@ class _Engine:
         if cfg.revocation not in ("hard-fail", "soft-fail", "off"):
             raise ValueError(f"revocation must be hard-fail, soft-fail or off: {cfg.revocation}")
         self.cfg = cfg
+        for cert in (*cfg.trust.roots, *cfg.trust.intermediates):
+            _speedups.fully_parsed(cert)  # shared by every validation thread
         self.trust_manager = SimpleTrustManager.build(trust_roots=list(cfg.trust.roots))
         self.intermediates = list(cfg.trust.intermediates)
         legacy = "none" if cfg.revocation == "off" else cfg.revocation
