@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 # The national axis's SDK and reference edXML library, driven by the interop tests.
 export AXIS_VXP_SDK_DIR ?= $(abspath ../shared/interop/vxp)
 
-.PHONY: run test lint format bench bench-postgres bench-push clean system-deps
+.PHONY: run test lint format bench bench-real-postgres bench-postgres bench-push clean system-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,8 +34,12 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# The real workload (signed twice, strict policy, rules on) beside the unsigned run, one sitting.
 bench: $(STAMP)
-	$(BIN)/python -m bench.hub_throughput
+	$(BIN)/python -m bench.real_workload
+
+bench-real-postgres: $(STAMP)
+	$(BIN)/python -m bench.real_workload --postgres
 
 # PostgreSQL at 127.0.0.1:5432 (or AXIS_TEST_DATABASE_URL): end to end with 1 and 2 API
 # processes, and push delivery with 1 and 2 workers.

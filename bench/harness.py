@@ -24,11 +24,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def axis(env: dict, *args: str) -> str:
-    """Run `axis ARGS` to completion and return what it printed."""
+def axis(env: dict, *args: str, cwd: str | os.PathLike | None = None) -> str:
+    """Run `axis ARGS` to completion and return what it printed (`cwd`: the checkout whose
+    axis runs, as `python -m` puts the working directory first on the path)."""
     out = subprocess.run(
         [sys.executable, "-m", "axis.cli", *args],
         env=env,
+        cwd=cwd,
         check=True,
         capture_output=True,
         text=True,

@@ -29,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -66,7 +67,10 @@ def _packages(n: int) -> list[tuple[str, bytes]]:
     return out
 
 
-async def _send_all(url: str, keys: dict[str, str], packages, concurrency: int):
+async def _send_all(
+    url: str, keys: dict[str, str], packages, concurrency: int, refusals: list | None = None
+):
+    """POST every package; `refusals` collects the error codes of what was not accepted."""
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     receipts: list[dict] = []
@@ -92,6 +96,13 @@ async def _send_all(url: str, keys: dict[str, str], packages, concurrency: int):
                 statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
                 if r.status_code == 202:
                     receipts.append(r.json())
+                elif refusals is not None:
+                    try:
+                        found = r.json().get("findings", [])
+                        codes = sorted({f["code"] for f in found if f["severity"] == "error"})
+                    except ValueError:
+                        codes = []
+                    refusals.append(f"{r.status_code} {' '.join(codes)}")
 
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     return latencies, statuses, receipts
@@ -101,7 +112,7 @@ PAGE = 200
 
 
 async def _pull_and_ack(
-    url: str, keys: dict[str, str], stop: asyncio.Event, poll_s: float
+    url: str, keys: dict[str, str], stop: asyncio.Event, poll_s: float, agencies: list[str]
 ) -> tuple[int, int]:
     """Each agency's system polls its inbox every `poll_s` seconds and acknowledges what it
     found (a full page is followed by the next at once). Returns (items acked, polls)."""
@@ -132,14 +143,14 @@ async def _pull_and_ack(
                     return
                 await asyncio.sleep(poll_s)
 
-    await asyncio.gather(*(one(c) for c in RECIPIENTS + SENDERS))
+    await asyncio.gather(*(one(c) for c in agencies))
     # A sender's puller can find its inbox empty and stop while a recipient's ack (which sends
     # it status 01) is still in flight: sweep every inbox, one at a time, until none holds
     # anything, so that "acknowledged" counts everything.
     async with HttpConnection(url) as conn:
         while True:
             found = 0
-            for code in RECIPIENTS + SENDERS:
+            for code in agencies:
                 found += await pull_once(conn, code)
             if not found:
                 break
@@ -166,90 +177,187 @@ async def _baseline(url: str, key: str, n: int, concurrency: int) -> tuple[float
     return n / elapsed, client_cpu / n * 1000
 
 
-async def _run(args) -> int:
+@dataclass
+class Run:
+    """What one measured run gives (see `measure`)."""
+
+    label: str
+    workers: int
+    warmup: int
+    rate: float
+    p50: float
+    p99: float
+    statuses: dict[int, int]
+    acked: int
+    polls: int
+    poll: float
+    drained: float
+    server_cpu_ms: float  # per accepted document
+    client_cpu_ms: float
+    baseline: float
+    healthz_client_ms: float
+    durable: str
+    accepted: int
+    receipts: list[dict] = field(default_factory=list)
+    extra: dict = field(default_factory=dict)  # what `after` returned
+
+    def print_table(self) -> None:
+        print()
+        print("| measure                         | value        |")
+        print("|---------------------------------|--------------|")
+        print(f"| API processes                   | {self.workers:>12} |")
+        print(f"| measured after a warm-up of     | {self.warmup:>12} |")
+        print(f"| accepted packages/s             | {self.rate:>12.1f} |")
+        print(f"| POST /v1/messages p50 (ms)      | {self.p50:>12.1f} |")
+        print(f"| POST /v1/messages p99 (ms)      | {self.p99:>12.1f} |")
+        print(f"| statuses                        | {str(self.statuses):>12} |")
+        print(f"| acked (all, warm-up included)   | {self.acked:>12} |")
+        print(f"| inbox polls (every {self.poll:g} s)       | {self.polls:>12} |")
+        print(f"| all drained after (s)           | {self.drained:>12.1f} |")
+        print(f"| server CPU per document, ms     | {self.server_cpu_ms:>12.1f} |")
+        print(f"| client CPU per document, ms     | {self.client_cpu_ms:>12.1f} |")
+        print(f"| baseline GET /healthz /s        | {self.baseline:>12.1f} |")
+        print(f"| client CPU per healthz, ms      | {self.healthz_client_ms:>12.3f} |")
+        print(f"| ratio accepted/s : healthz/s    | {self.rate / self.baseline:>12.3f} |")
+        print(f"| receipts durable                | {self.durable:>12} |")
+
+
+async def measure(
+    label: str,
+    packages: list[tuple[str, bytes]],
+    *,
+    env: dict[str, str],
+    agencies: list[str],
+    workers: int,
+    concurrency: int = 16,
+    poll: float = 0.25,
+    warmup: int = 50,
+    database_url: str | None = None,
+    keep: bool = False,
+    after=None,
+    server_root: Path = ROOT,
+) -> Run:
+    """Serve a fresh hub (`axis serve --workers N`, its settings from `env` on top of this
+    process's), register `agencies`, send `packages` ((sender, body) pairs; the first `warmup`
+    not measured) while every agency pulls and acknowledges, then check every receipt durable.
+    `database_url`: an empty database to use instead of the embedded SQLite (upgraded here).
+    `after(url, keys, receipts)`, awaited while the hub still runs, may return a dict of its
+    own findings (kept in `Run.extra`). `server_root`: the checkout whose hub is served (another
+    version of axis, measured in the same sitting)."""
     data = Path(tempfile.mkdtemp(prefix="axis-bench-"))
     port = free_port()
     env = {
         **os.environ,
         "AXIS_DATA_DIR": str(data),
         "AXIS_PORT": str(port),
-        "AXIS_SIGNATURE_POLICY": "off",
-        "AXIS_RULES": "off",
-        "PYTHONPATH": str(ROOT),
+        "PYTHONPATH": str(server_root),
+        **env,
     }
+    if database_url:
+        env["AXIS_DATABASE_URL"] = database_url
+        axis(env, "db", "upgrade", cwd=server_root)
     keys = {
-        code: axis(env, "agency", "add", code, f"Cơ quan {code}").strip().splitlines()[-1]
-        for code in SENDERS + RECIPIENTS
+        code: axis(env, "agency", "add", code, f"Cơ quan {code}", cwd=server_root)
+        .strip()
+        .splitlines()[-1]
+        for code in agencies
     }
-    print(f"building {args.warmup} + {args.packages} packages (~100 KB PDF, 3 recipients each)...")
-    packages = _packages(args.warmup + args.packages)
-    warmup, packages = packages[: args.warmup], packages[args.warmup :]
+    warm, packages = packages[:warmup], packages[warmup:]
     server = subprocess.Popen(
-        [sys.executable, "-m", "axis.cli", "serve", "--workers", str(args.workers)], env=env
+        [sys.executable, "-m", "axis.cli", "serve", "--workers", str(workers)],
+        env=env,
+        cwd=server_root,
     )
     url = f"http://127.0.0.1:{port}"
+    extra: dict = {}
     try:
-        if not wait_healthy(url, server):
+        if not wait_healthy(url, server, seconds=180):  # a loaded machine starts slowly
             raise RuntimeError("the hub did not start")
-        baseline, healthz_client_ms = await _baseline(url, keys[SENDERS[0]], 3000, args.concurrency)
+        baseline, healthz_client_ms = await _baseline(url, keys[agencies[0]], 3000, concurrency)
         stop = asyncio.Event()
-        puller = asyncio.create_task(_pull_and_ack(url, keys, stop, args.poll))
+        puller = asyncio.create_task(_pull_and_ack(url, keys, stop, poll, agencies))
         # Not measured, as bench_postgres: a new process's first requests fill its caches.
-        *_, warm_receipts = await _send_all(url, keys, warmup, args.concurrency)
+        refusals: list[str] = []
+        _, warm_statuses, warm_receipts = await _send_all(url, keys, warm, concurrency, refusals)
         cpu0, t0, client0 = cpu_seconds(server.pid), time.perf_counter(), time.process_time()
-        latencies, statuses, receipts = await _send_all(url, keys, packages, args.concurrency)
+        latencies, statuses, receipts = await _send_all(url, keys, packages, concurrency, refusals)
         elapsed = time.perf_counter() - t0
         client_cpu = time.process_time() - client0
         stop.set()
         acked, polls = await puller
         drained = time.perf_counter() - t0
-        server_cpu = cpu_seconds(server.pid) - cpu0
+        server_cpu = cpu_seconds(server.pid) - cpu0  # acknowledgements included, as before
+        if after is not None:
+            extra = await after(url, keys, warm_receipts + receipts) or {}
     finally:
         server.terminate()
         server.wait(30)
 
     accepted = statuses.get(202, 0)
-    rate = accepted / elapsed
-    lat = sorted(latencies)
-    p50 = statistics.median(lat) * 1000
-    p99 = lat[int(len(lat) * 0.99) - 1] * 1000
-    durable = _verify(data, warm_receipts + receipts)
-    if args.keep:
+    lat = sorted(latencies) or [0.0]
+    durable = _verify(data, database_url, warm_receipts + receipts)
+    if keep:
         print(f"data kept in {data}")
     else:
         shutil.rmtree(data, ignore_errors=True)  # a run leaves ~300 MB of packages
-    print()
-    print("| measure                         | value        |")
-    print("|---------------------------------|--------------|")
-    print(f"| API processes                   | {args.workers:>12} |")
-    print(f"| measured after a warm-up of     | {args.warmup:>12} |")
-    print(f"| accepted packages/s             | {rate:>12.1f} |")
-    print(f"| POST /v1/messages p50 (ms)      | {p50:>12.1f} |")
-    print(f"| POST /v1/messages p99 (ms)      | {p99:>12.1f} |")
-    print(f"| statuses                        | {str(statuses):>12} |")
-    print(f"| acked (all, warm-up included)   | {acked:>12} |")
-    print(f"| inbox polls (every {args.poll:g} s)       | {polls:>12} |")
-    print(f"| all drained after (s)           | {drained:>12.1f} |")
-    per_doc = server_cpu / max(accepted, 1) * 1000
-    print(f"| server CPU per document, ms     | {per_doc:>12.1f} |")
-    client_per_doc = client_cpu / max(accepted, 1) * 1000
-    print(f"| client CPU per document, ms     | {client_per_doc:>12.1f} |")
-    print(f"| baseline GET /healthz /s        | {baseline:>12.1f} |")
-    print(f"| client CPU per healthz, ms      | {healthz_client_ms:>12.3f} |")
-    print(f"| ratio accepted/s : healthz/s    | {rate / baseline:>12.3f} |")
-    print(f"| receipts durable                | {durable:>12} |")
-    target = rate >= 200 and p99 < 200
+    return Run(
+        label=label,
+        workers=workers,
+        warmup=warmup,
+        rate=accepted / elapsed,
+        p50=statistics.median(lat) * 1000,
+        p99=lat[max(0, int(len(lat) * 0.99) - 1)] * 1000,
+        statuses=statuses,
+        acked=acked,
+        polls=polls,
+        poll=poll,
+        drained=drained,
+        server_cpu_ms=server_cpu / max(accepted, 1) * 1000,
+        client_cpu_ms=client_cpu / max(accepted, 1) * 1000,
+        baseline=baseline,
+        healthz_client_ms=healthz_client_ms,
+        durable=durable,
+        accepted=accepted,
+        receipts=receipts,
+        extra={**extra, "warmup_statuses": warm_statuses, "refusals": refusals},
+    )
+
+
+async def _run(args) -> int:
+    print(f"building {args.warmup} + {args.packages} packages (~100 KB PDF, 3 recipients each)...")
+    run = await measure(
+        "unsigned",
+        _packages(args.warmup + args.packages),
+        env=UNSIGNED_ENV,
+        agencies=SENDERS + RECIPIENTS,
+        workers=args.workers,
+        concurrency=args.concurrency,
+        poll=args.poll,
+        warmup=args.warmup,
+        keep=args.keep,
+    )
+    run.print_table()
+    target = run.rate >= 200 and run.p99 < 200
     print(f"target (>=200/s, p99 < 200 ms): {'met' if target else 'NOT met'}")
-    return 0 if durable == "yes" and accepted == args.packages else 1
+    return 0 if run.durable == "yes" and run.accepted == args.packages else 1
 
 
-def _verify(data: Path, receipts: list[dict]) -> str:
+# The headline's settings: unsigned documents, nothing refused for signatures or rules.
+UNSIGNED_ENV = {"AXIS_SIGNATURE_POLICY": "off", "AXIS_RULES": "off"}
+
+
+def _verify(data: Path, database_url: str | None, receipts: list[dict]) -> str:
     """Every receipt names a message in the database and a package in the store."""
-    import sqlite3
+    import sqlalchemy
 
-    conn = sqlite3.connect(data / "axis.db")
+    engine = sqlalchemy.create_engine(database_url or f"sqlite:///{data / 'axis.db'}")
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(sqlalchemy.text("SELECT id, sha256 FROM messages"))
+            ids = {row[0]: row[1] for row in rows}
+    finally:
+        engine.dispose()
     store = LocalStore(data / "objects")
-    ids = {row[0]: row[1] for row in conn.execute("SELECT id, sha256 FROM messages")}
     for r in receipts:
         if ids.get(r["id"]) != r["sha256"]:
             return f"no: {r['id']} missing"

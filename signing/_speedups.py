@@ -165,6 +165,20 @@ def warm(cert: _x509.Certificate) -> bool:
     return True
 
 
+def fully_parsed(value):
+    """`value` (an asn1crypto object: a certificate, an OCSP answer, a CRL) with every nested
+    structure parsed, so that threads can share it: asn1crypto parses lazily, and a thread
+    reading a structure while another is parsing it saw half-built children ("No field
+    numbered 1 is present in this SignedDigestAlgorithm", seen with 16 documents validated at
+    once in a fresh process). Certificates get `warm`, which also fills their caches."""
+    if isinstance(value, _x509.Certificate):
+        warm(value)
+        return value
+    with contextlib.suppress(Exception):  # a value asn1crypto cannot render is still usable
+        _ = value.native
+    return value
+
+
 def _intern(cert: _x509.Certificate) -> _x509.Certificate:
     der = cert.dump()
     hit = _certs.get(der)

@@ -45,7 +45,7 @@ from pyhanko_certvalidator.registry import SimpleTrustManager
 
 from formats import pdf_guard
 from formats.findings import Finding
-from signing import _speedups, modifications, trustlist
+from signing import _speedups, modifications, trustlist, validation_cache
 from signing.report import (
     INDETERMINATE,
     TOTAL_FAILED,
@@ -58,6 +58,7 @@ from signing.report import (
 from signing.trust import load_certs
 
 _speedups.install()
+validation_cache.install()
 
 log = logging.getLogger(__name__)
 # pyHanko logs every chain it cannot build or validate as a warning with a traceback; the
@@ -111,6 +112,13 @@ class ValidationConfig:
     min_rsa_bits: int = 2048
     weak_digests: frozenset[str] = WEAK_DIGESTS
     fetch_timeout: float = 5.0
+    # Validate once per certificate (signing/validation_cache.py): revocation data fetched
+    # over HTTP is kept until its nextUpdate and at most revocation_max_age seconds; a path
+    # that validated is trusted again for path_cache_s seconds at most. False: every PDF
+    # validates from scratch (the reference the cache is tested against).
+    cache: bool = True
+    revocation_max_age: float = 3600.0
+    path_cache_s: float = 300.0
     _engine: _Engine | None = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
@@ -140,6 +148,8 @@ class _Engine:
         if cfg.revocation not in ("hard-fail", "soft-fail", "off"):
             raise ValueError(f"revocation must be hard-fail, soft-fail or off: {cfg.revocation}")
         self.cfg = cfg
+        for cert in (*cfg.trust.roots, *cfg.trust.intermediates):
+            _speedups.fully_parsed(cert)  # shared by every validation thread
         self.trust_manager = SimpleTrustManager.build(trust_roots=list(cfg.trust.roots))
         self.intermediates = list(cfg.trust.intermediates)
         legacy = "none" if cfg.revocation == "off" else cfg.revocation
@@ -155,6 +165,20 @@ class _Engine:
         self.past_policy = CertRevTrustPolicy(
             RevocationCheckingPolicy.from_legacy(legacy), retroactive_revinfo=True
         )
+        self.revocation = (
+            validation_cache.RevocationCache(
+                per_request_timeout=cfg.fetch_timeout, max_age=cfg.revocation_max_age
+            )
+            if cfg.cache and cfg.allow_fetching
+            else None
+        )
+        self.paths = validation_cache.PathCache(window=cfg.path_cache_s) if cfg.cache else None
+
+    def clear_caches(self) -> None:
+        if self.revocation is not None:
+            self.revocation.clear()
+        if self.paths is not None:
+            self.paths.clear()
 
     def context(
         self,
@@ -163,18 +187,22 @@ class _Engine:
         policy=None,
         moment: datetime | None = None,
     ):
+        policy = policy or self.revinfo_policy
         kwargs = dict(
             moment=moment,
             trust_manager=self.trust_manager,
             other_certs=self.intermediates + self._fetched_issuers() + extra_certs,
-            revinfo_policy=policy or self.revinfo_policy,
+            revinfo_policy=policy,
             allow_fetching=self.cfg.allow_fetching,
             # explicit empty lists: "hard-fail" offline then fails the check on missing
             # revocation data (TRY_LATER) instead of refusing to build the context
             crls=[],
             ocsps=[],
         )
-        if self.cfg.allow_fetching:
+        fetchers = None
+        if self.revocation is not None:
+            kwargs["fetchers"] = fetchers = self.revocation.fetchers()
+        elif self.cfg.allow_fetching:
             from pyhanko_certvalidator.fetchers.requests_fetchers import (
                 RequestsFetcherBackend,
             )
@@ -182,11 +210,31 @@ class _Engine:
             kwargs["fetcher_backend"] = RequestsFetcherBackend(
                 per_request_timeout=self.cfg.fetch_timeout
             )
+        dss_certs: list = []
         try:
             dss = DocumentSecurityStore.read_dss(reader)
         except Exception:  # no DSS (the usual case) or an unreadable one: nothing to add
-            return ValidationContext(**kwargs)
-        return dss.as_validation_context(kwargs)
+            vc = ValidationContext(**kwargs)
+        else:
+            vc = dss.as_validation_context(kwargs)
+            dss_certs = list(dss.load_certs())
+        if self.paths is not None and moment is None:
+            # Besides the signer's certificate, what decides the path found and its verdict:
+            # the certificates the document brings (paths are built from them) and its own
+            # revocation data (B-LT); trust and policies are this engine's and `policy`.
+            local = (tuple(vc.ocsps), tuple(vc.crls))
+            digest = hashlib.sha256()
+            for cert in sorted({c.sha256 for c in (*kwargs["other_certs"], *dss_certs)}):
+                digest.update(cert)
+            for item in (*local[0], *local[1]):
+                digest.update(hashlib.sha256(item.dump()).digest())
+            validation_cache.mark(
+                vc,
+                self.paths,
+                (id(self), id(policy), digest.digest()),
+                validation_cache.revinfo_until(fetchers, local),
+            )
+        return vc
 
     def _fetched_issuers(self) -> list[x509.Certificate]:
         # CA certificates earlier validations fetched through AIA, only where fetching is on
