@@ -39,6 +39,7 @@ def _documented(operation, status: int) -> bool:  # noqa: ANN001
     return str(status) in responses or f"{str(status)[0]}XX" in responses or "default" in responses
 
 
+@pytest.mark.timeout(BUDGET_S + 240)  # a deep run is given its budget, and setup besides
 def test_no_5xx_and_only_documented_statuses(live_hub):
     keys = {
         "sender": live_hub.add_agency(SENDER),
