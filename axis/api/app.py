@@ -61,6 +61,7 @@ def create_app(
     app.include_router(vxp.router)  # the national axis's protocol, for its SDK (issue 15)
     app.include_router(evidence.router)  # evidence bundles (issue 18)
     _mount_stats(app)
+    _mount_console(app)
 
     @app.get("/healthz", tags=["health"])
     async def healthz(request: Request) -> JSONResponse:
@@ -104,13 +105,20 @@ def create_app(
 
 
 def _mount_stats(app: FastAPI) -> None:
-    """Figures per agency (issue 6): stats API, dashboard, Prometheus /metrics."""
-    from axis.api import dashboard, stats
+    """Figures per agency (issue 6): stats API, Prometheus /metrics (the page: the console)."""
+    from axis.api import stats
     from axis.observability import mount
 
     app.include_router(stats.router)
-    app.include_router(dashboard.router)
     mount(app)
+
+
+def _mount_console(app: FastAPI) -> None:
+    """The web console for people at / (issue 19)."""
+    from axis.console import routes
+
+    for router in routes.routers():
+        app.include_router(router)
 
 
 def _check(hub: Hub) -> None:
