@@ -93,6 +93,8 @@ async def document_page(request: Request, message_id: str, me: Session) -> Respo
         pkg=doc["package"],
         pdfs=pdfs,
         mine=mine,
+        main_is_pdf=bool(atts := getattr(doc["package"], "attachments", None))
+        and atts[0].data.startswith(b"%PDF-"),
         choices=STATUS_CHOICES,
         done=request.query_params.get("done", ""),
     )

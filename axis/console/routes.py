@@ -2,21 +2,10 @@
 
 from __future__ import annotations
 
-import importlib
-
 from fastapi import APIRouter
-
-_MODULES = ("pages", "dashboard", "clerk", "leader", "archivist", "operator")
 
 
 def routers() -> list[APIRouter]:
-    found = []
-    for name in _MODULES:
-        try:
-            module = importlib.import_module(f"axis.console.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"axis.console.{name}":
-                raise
-            continue  # a part not built yet
-        found.append(module.router)
-    return found
+    from axis.console import archivist, clerk, dashboard, leader, operator, pages
+
+    return [m.router for m in (pages, dashboard, clerk, leader, archivist, operator)]
