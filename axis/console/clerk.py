@@ -24,7 +24,7 @@ from axis.console.web import (
     redirect,
     render,
 )
-from axis.domain import HubError, Rejected
+from axis.domain import HubError, NotFound, Rejected
 from axis.service import agencies, compose, drafts, mailbox, messages, statuses, users
 from axis.service.context import Hub
 from formats.findings import has_errors
@@ -125,9 +125,9 @@ async def acknowledge(request: Request, message_id: str, me: Session) -> Respons
         statuses.acknowledge, hub_of(request), principal, [message_id]
     )
     if not result["acked"]:
-        raise Rejected(
-            "Không xác nhận được văn bản này. (This document cannot be acknowledged.)",
-            code=result.get("error") or "ACK_FAILED",
+        raise NotFound(
+            "Không có văn bản này trong hộp thư đến của cơ quan. (No such document received.)",
+            code=result.get("error") or "MESSAGE_NOT_FOUND",
         )
     return redirect(f"/documents/{message_id}?done=ack")
 
@@ -156,10 +156,8 @@ async def directory(request: Request, me: Session) -> Response:
     q = request.query_params.get("q", "").strip()[:100]
     if len(q) < 2:
         return JSONResponse([])
-    items, _ = await run_in_threadpool(
-        lambda: agencies.list_agencies(hub_of(request).db, limit=20, query=q)
-    )
-    return JSONResponse([{"code": a["code"], "name": a["name"]} for a in items if a["active"]])
+    items = await run_in_threadpool(agencies.suggest, hub_of(request).db, q)
+    return JSONResponse(items)
 
 
 @router.get("/compose")

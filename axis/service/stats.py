@@ -531,7 +531,13 @@ def _cell(value):  # noqa: ANN001, ANN202
         return ""
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, str) and value[:1] in _FORMULA_STARTS:
+        # What a sender wrote (a subject "=HYPERLINK(...)") stays text in a spreadsheet.
+        return "'" + value
     return value
+
+
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def check_document_query(

@@ -50,6 +50,7 @@ def console_env(tmp_path, database_url) -> dict[str, str]:
         "AXIS_DATABASE_URL": database_url,
         "AXIS_SIGNATURE_POLICY": "off",
         "AXIS_RULES": "off",
+        "AXIS_MAX_BODY_BYTES": "200000",  # uploads past it: 413 (test_pages)
     }
 
 
