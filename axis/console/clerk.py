@@ -101,9 +101,10 @@ async def document_page(request: Request, message_id: str, me: Session) -> Respo
 
 
 @router.get("/documents/{message_id}/files/{index}")
-async def document_file(request: Request, message_id: str, index: int, me: Session) -> Response:
+async def document_file(request: Request, message_id: str, index: str, me: Session) -> Response:
     principal = _me(me)
-    att = await run_in_threadpool(mailbox.attachment, hub_of(request), principal, message_id, index)
+    n = int(index) if index.isdigit() and len(index) < 4 else 0  # 0: no such file, a 404 page
+    att = await run_in_threadpool(mailbox.attachment, hub_of(request), principal, message_id, n)
     name = compose.safe_file_name(att.name)
     is_pdf = att.data.startswith(b"%PDF-")
     # Only a real PDF is shown inline (in a sandboxed frame); anything else is a download,

@@ -26,6 +26,11 @@ router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 Session = Annotated[users.SessionView, Depends(current)]
 
 
+def _id(text: str) -> int:
+    """A draft id from the path; anything else names no draft (a 404 page, not a 422)."""
+    return int(text) if text.isdigit() and len(text) < 18 else 0
+
+
 @router.get("/drafts")
 async def drafts_page(request: Request, me: Session) -> Response:
     need(me, "clerk", "leader")
@@ -34,25 +39,25 @@ async def drafts_page(request: Request, me: Session) -> Response:
 
 
 @router.get("/drafts/{draft_id}/pdf")
-async def draft_pdf(request: Request, draft_id: int, me: Session) -> Response:
+async def draft_pdf(request: Request, draft_id: str, me: Session) -> Response:
     need(me, "clerk", "leader")
-    name, pdf = await run_in_threadpool(drafts.pdf_of, hub_of(request), me.user, draft_id)
+    name, pdf = await run_in_threadpool(drafts.pdf_of, hub_of(request), me.user, _id(draft_id))
     headers = {"Content-Disposition": f"inline; filename*=UTF-8''{quote(name)}", **PDF_HEADERS}
     return Response(pdf, media_type="application/pdf", headers=headers)
 
 
 @router.post("/drafts/{draft_id}/sign")
-async def draft_sign(request: Request, draft_id: int, me: Session) -> Response:
+async def draft_sign(request: Request, draft_id: str, me: Session) -> Response:
     need(me, "leader")
     await read_form(request, me.csrf)
-    receipt = await run_in_threadpool(drafts.sign_and_send, hub_of(request), me.user, draft_id)
+    receipt = await run_in_threadpool(drafts.sign_and_send, hub_of(request), me.user, _id(draft_id))
     return redirect(f"/documents/{receipt.id}?done=sent")
 
 
 @router.post("/drafts/{draft_id}/refuse")
-async def draft_refuse(request: Request, draft_id: int, me: Session) -> Response:
+async def draft_refuse(request: Request, draft_id: str, me: Session) -> Response:
     need(me, "leader")
     form = await read_form(request, me.csrf)
     note = str(form.get("note", "")).strip()
-    await run_in_threadpool(drafts.refuse, hub_of(request), me.user, draft_id, note)
+    await run_in_threadpool(drafts.refuse, hub_of(request), me.user, _id(draft_id), note)
     return redirect("/drafts?done=refused")

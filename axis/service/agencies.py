@@ -129,7 +129,7 @@ _CODE_LIKE = re.compile(r"[0-9A-Za-z.]{1,35}")
 
 def suggest(db: Database, query: str, *, limit: int = 20) -> list[dict]:
     """Active agencies whose code starts with the query (an index range: instant in a directory
-    of 150,000), then those whose code or name contains it, for a person typing."""
+    of 150,000), or else those whose code or name contains it, for a person typing."""
     query = nfc(query)
     found: dict[str, str] = {}
     with db.read() as session:
@@ -142,7 +142,8 @@ def suggest(db: Database, query: str, *, limit: int = 20) -> list[dict]:
                 .limit(limit)
             ).all()
             found.update((r.code, r.name) for r in rows)
-        if len(found) < limit:
+        # A code being typed (found by its prefix) needs no scan of the names.
+        if not found:
             like = f"%{query}%"
             rows = session.execute(
                 select(Agency.code, Agency.name)

@@ -96,8 +96,10 @@ def people(live) -> People:
     return People(live)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium():
+    """One browser per module: Playwright's sync API allows one at a time in a process, and
+    other areas (tests/metrics) start their own."""
     if not Path(CHROMIUM).exists():
         if shutil.which("apt-get") is None:
             pytest.skip("no chromium: run `make system-deps` (scripts/install-system-deps.sh)")

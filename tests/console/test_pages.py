@@ -120,3 +120,11 @@ def test_the_directory_answers_as_you_type(people):
     assert a.get("/directory", params={"q": "G0"}).json()[0]["code"] == B
     assert a.get("/directory", params={"q": "x"}).json() == []
     assert people.client("archivist").get("/directory", params={"q": "Bộ"}).status_code == 403
+
+
+def test_odd_paths_are_pages_not_json(people, sent):
+    c = people.client("clerk.c")
+    for path in (f"/documents/{sent}/files/x", f"/documents/{sent}/files/9", "/drafts/abc/pdf"):
+        r = c.get(path)
+        assert r.status_code == 404 and r.headers["content-type"].startswith("text/html"), path
+        assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
