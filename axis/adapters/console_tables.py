@@ -25,6 +25,8 @@ class User(Base):
     agency_code: Mapped[str | None] = mapped_column(ForeignKey("agencies.code"), index=True)
     signer_id: Mapped[str | None] = mapped_column(String(100))  # a leader's AXIS_SIGNERS entry
     password_hash: Mapped[str] = mapped_column(String(200))  # argon2id, with its parameters
+    # The TOTP second factor's secret (RFC 6238), encrypted under the hub's master key.
+    totp_secret: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     password_set_at: Mapped[datetime] = mapped_column(UTCDateTime)
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -102,3 +102,23 @@ def reset_password(name: str, as_json: JsonOpt = False) -> None:
         return
     console.print(f"new password for {name} (shown once):")
     print(password)
+
+
+@app.command("totp")
+def totp(
+    name: str,
+    off: Annotated[bool, typer.Option("--off", help="remove the second factor")] = False,
+) -> None:
+    """Give a person a TOTP second factor (asked at sign-in, and by a leader at each signature).
+    Prints the otpauth:// URI to add to an authenticator app as the last line (shown once)."""
+    from axis.cli.main import _hub
+    from axis.service import users
+
+    hub = _hub()
+    if off:
+        _run(users.disable_totp, hub.db, name)
+        console.print(f"second factor removed for {name}")
+        return
+    uri = _run(users.enable_totp, hub.db, hub.secret_box, name)
+    console.print(f"second factor for {name}: add this to an authenticator app (shown once):")
+    print(uri)

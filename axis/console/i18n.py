@@ -14,6 +14,11 @@ WORDS: dict[str, tuple[str, str]] = {
     "user_name": ("Tên đăng nhập", "User name"),
     "password": ("Mật khẩu", "Password"),
     "language": ("English", "Tiếng Việt"),
+    "totp": ("Mã xác thực", "Authentication code"),
+    "totp_hint": (
+        "Chỉ khi tài khoản có xác thực hai lớp: mã 6 số trong ứng dụng xác thực.",
+        "Only for accounts with a second factor: the 6 digits of your authenticator app.",
+    ),
     "inbox": ("Văn bản đến", "Inbox"),
     "sent": ("Văn bản đi", "Sent"),
     "compose": ("Soạn và gửi", "Compose"),

@@ -49,8 +49,11 @@ async def draft_pdf(request: Request, draft_id: str, me: Session) -> Response:
 @router.post("/drafts/{draft_id}/sign")
 async def draft_sign(request: Request, draft_id: str, me: Session) -> Response:
     need(me, "leader")
-    await read_form(request, me.csrf)
-    receipt = await run_in_threadpool(drafts.sign_and_send, hub_of(request), me.user, _id(draft_id))
+    form = await read_form(request, me.csrf)
+    code = str(form.get("code", ""))[:20]
+    receipt = await run_in_threadpool(
+        drafts.sign_and_send, hub_of(request), me.user, _id(draft_id), code
+    )
     return redirect(f"/documents/{receipt.id}?done=sent")
 
 

@@ -60,9 +60,17 @@ async def login(request: Request) -> Response:
     form = await read_form(request, request.cookies.get(LOGIN_COOKIE, ""))
     name, password = str(form.get("name", "")), str(form.get("password", ""))
     address = request.client.host if request.client else "?"
+    hub = hub_of(request)
     try:
         token, view = await run_in_threadpool(
-            users.sign_in, hub_of(request).db, name, password, address
+            lambda: users.sign_in(
+                hub.db,
+                name,
+                password,
+                address,
+                code=str(form.get("code", ""))[:20],
+                box=hub.secret_box,
+            )
         )
     except HubError as exc:
         return _login_page(request, exc.message, status=exc.status)

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from axis.adapters.console_tables import Draft, User
 from axis.domain import Forbidden, NotFound, Principal, Receipt, Rejected, utcnow
-from axis.service import compose, messages, signers
+from axis.service import compose, messages, signers, users
 from axis.service.context import Hub
 from axis.service.users import UserView
 
@@ -138,10 +138,12 @@ def pdf_of(hub: Hub, user: UserView, draft_id: int) -> tuple[str, bytes]:
         return draft.pdf_name, draft.pdf
 
 
-def sign_and_send(hub: Hub, user: UserView, draft_id: int) -> Receipt:
-    """The leader signs the draft's PDF with the key the hub holds for them, and it is sent."""
+def sign_and_send(hub: Hub, user: UserView, draft_id: int, code: str = "") -> Receipt:
+    """The leader signs the draft's PDF with the key the hub holds for them, and it is sent.
+    A leader with a second factor gives its current code again for each signature."""
     if user.role != "leader":
         raise Forbidden("only leaders sign", code="ROLE_NOT_LEADER")
+    users.check_second_factor(hub.db, hub.secret_box, user, code)
     if not user.signer_id:
         raise Rejected(
             "Tài khoản lãnh đạo chưa gắn khóa ký (axis user add … --signer ID)."

@@ -11,18 +11,25 @@ random token, and the database only its SHA-256.
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import os
 import re
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from cryptography.hazmat.primitives.hashes import SHA1
+from cryptography.hazmat.primitives.twofactor import InvalidToken
+from cryptography.hazmat.primitives.twofactor.totp import TOTP
 from sqlalchemy import delete, func, select
 
 from axis.adapters.console_tables import ConsoleSession, SignInFailure, User
 from axis.adapters.database import Database
+from axis.adapters.secret_box import SecretBox
 from axis.adapters.tables import Agency
 from axis.domain import Conflict, HubError, NotFound, Principal, Rejected, utcnow
 
@@ -55,6 +62,7 @@ class UserView:
     role: str
     agency_code: str | None
     signer_id: str | None
+    has_totp: bool = False
 
     @property
     def principal(self) -> Principal:
@@ -75,7 +83,9 @@ def principal_of(user: UserView) -> Principal:
 
 
 def _view(u: User) -> UserView:
-    return UserView(u.id, u.name, u.full_name, u.role, u.agency_code, u.signer_id)
+    return UserView(
+        u.id, u.name, u.full_name, u.role, u.agency_code, u.signer_id, u.totp_secret is not None
+    )
 
 
 def new_password() -> str:
@@ -185,9 +195,68 @@ def _hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def sign_in(db: Database, name: str, password: str, address: str) -> tuple[str, SessionView]:
-    """Check a name and password; returns a new session's token (for the cookie) and the
-    session. Refuses after too many recent failures for the name or the address (429)."""
+def _totp(secret: bytes) -> TOTP:
+    # What authenticator apps expect of an otpauth:// URI without parameters: SHA-1, 6, 30 s.
+    return TOTP(secret, 6, SHA1(), 30, enforce_key_length=False)  # noqa: S303
+
+
+def enable_totp(db: Database, box: SecretBox, name: str) -> str:
+    """Give a person a new TOTP secret; returns the otpauth:// URI for an authenticator app."""
+    secret = os.urandom(20)
+    with db.write() as session:
+        user = _get(session, name)
+        user.totp_secret = box.encrypt(base64.b32encode(secret).decode())
+        user_name = user.name
+    return _totp(secret).get_provisioning_uri(user_name, "axis")
+
+
+def disable_totp(db: Database, name: str) -> None:
+    with db.write() as session:
+        _get(session, name).totp_secret = None
+
+
+def _totp_ok(box: SecretBox | None, encrypted: str, code: str) -> bool:
+    """The code of this 30-second step or of the one before or after (clocks drift)."""
+    code = code.strip().replace(" ", "")
+    if box is None or len(code) != 6 or not code.isdigit():
+        return False
+    totp = _totp(base64.b32decode(box.decrypt(encrypted)))
+    now = int(time.time())
+    for drift in (0, -30, 30):
+        try:
+            totp.verify(code.encode(), now + drift)
+            return True
+        except InvalidToken:
+            continue
+    return False
+
+
+def check_second_factor(db: Database, box: SecretBox, user: UserView, code: str) -> None:
+    """For an action that needs it again (a leader signing): the person's current code."""
+    if not user.has_totp:
+        return
+    with db.read() as session:
+        encrypted = session.get(User, user.id).totp_secret
+    if encrypted is None or not _totp_ok(box, encrypted, code):
+        raise SignInFailed(
+            "Mã xác thực không đúng; nhập mã 6 số đang hiện trong ứng dụng xác thực."
+            " (Wrong authentication code.)",
+            code="TOTP_FAILED",
+        )
+
+
+def sign_in(
+    db: Database,
+    name: str,
+    password: str,
+    address: str,
+    *,
+    code: str = "",
+    box: SecretBox | None = None,
+) -> tuple[str, SessionView]:
+    """Check a name and password (and the TOTP code of a person who has a second factor);
+    returns a new session's token (for the cookie) and the session. Refuses after too many
+    recent failures for the name or the address (429)."""
     name = name.strip().lower()[:100]
     now = utcnow()
     since = now - WINDOW
@@ -207,13 +276,18 @@ def sign_in(db: Database, name: str, password: str, address: str) -> tuple[str, 
     try:
         _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
         ok = user is not None and user.disabled_at is None
+        if ok and user.totp_secret is not None:
+            ok = _totp_ok(box, user.totp_secret, code)
     except (VerificationError, InvalidHashError):
         ok = False
     if not ok:
         with db.write() as session:
             session.add(SignInFailure(name=name, address=address[:64], at=now))
             session.execute(delete(SignInFailure).where(SignInFailure.at < now - WINDOW * 4))
-        raise SignInFailed("Tên đăng nhập hoặc mật khẩu không đúng. (Wrong user name or password.)")
+        raise SignInFailed(
+            "Tên đăng nhập, mật khẩu hoặc mã xác thực không đúng."
+            " (Wrong user name, password or authentication code.)"
+        )
     token = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(32)
     expires = now + timedelta(hours=SESSION_HOURS)

@@ -34,11 +34,26 @@ def csrf_of(html: str) -> str:
     return found.group(1)
 
 
-def sign_in(live: LiveHub, name: str, password: str) -> httpx.Client:
+def totp_code(uri: str) -> str:
+    """The current code of an otpauth:// URI, as an authenticator app computes it."""
+    import base64
+    import time
+    from urllib.parse import parse_qs, urlparse
+
+    from cryptography.hazmat.primitives.hashes import SHA1
+    from cryptography.hazmat.primitives.twofactor.totp import TOTP
+
+    secret = base64.b32decode(parse_qs(urlparse(uri).query)["secret"][0])
+    totp = TOTP(secret, 6, SHA1(), 30, enforce_key_length=False)
+    return totp.generate(int(time.time())).decode()
+
+
+def sign_in(live: LiveHub, name: str, password: str, code: str = "") -> httpx.Client:
     """A client holding a session, signed in the way a browser does (GET the form, POST it)."""
     client = httpx.Client(base_url=live.url, timeout=30, headers={"Origin": live.url})
     page = client.get("/login")
-    r = client.post("/login", data={"csrf": csrf_of(page.text), "name": name, "password": password})
+    form = {"csrf": csrf_of(page.text), "name": name, "password": password, "code": code}
+    r = client.post("/login", data=form)
     assert r.status_code == 303, r.text
     return client
 

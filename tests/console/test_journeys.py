@@ -15,11 +15,11 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from axis.service import push
+from axis.service import push, users
 from axis.worker import Worker
 from signing.sign import load_pkcs12, sign_pdf
 from tests.console import a11y
-from tests.console.conftest import A, B, C, People
+from tests.console.conftest import A, B, C, People, totp_code
 from tests.signing.pki import P12_PASSWORD, start_pki
 from tests.signing.samples import make_pdf, signature_png
 from tests.support.live import LiveHub
@@ -86,7 +86,7 @@ class Visits:
         self.problems.setdefault("checked:" + "/" + path, [])
 
 
-def _sign_in(browser, live: LiveHub, people: People, name: str, visits: Visits):  # noqa: ANN202
+def _sign_in(browser, live: LiveHub, people: People, name: str, visits: Visits, uri: str = ""):  # noqa: ANN202, E501
     context = browser.new_context(accept_downloads=True)
     page = context.new_page()
     dialogs: list[str] = []
@@ -97,6 +97,8 @@ def _sign_in(browser, live: LiveHub, people: People, name: str, visits: Visits):
     visits.check(page)
     page.fill("#name", name)
     page.fill("#password", people.passwords[name])
+    if uri:
+        page.fill("#code", totp_code(uri))
     page.click("main button[type=submit]")
     assert "/login" not in page.url, page.content()
     return context, page
@@ -106,6 +108,7 @@ def test_the_journeys(hub, chromium, pki, tmp_path):
     live = hub
     people = People(live)
     people.add("leader.a", "leader", A, full_name="Nguyễn Văn An", signer_id="chu-tich")
+    totp = users.enable_totp(live.hub.db, live.hub.secret_box, "leader.a")
     visits = Visits()
     signed = _off_the_loop(sign_pdf, make_pdf(), load_pkcs12(pki.p12["leader"], P12_PASSWORD))
     (tmp_path / "qd-15.pdf").write_bytes(signed)
@@ -209,9 +212,10 @@ def test_the_journeys(hub, chromium, pki, tmp_path):
     a.select_option("#leader", "leader.a")
     a.click("#submit-draft")
     assert "/drafts" in a.url
-    ctx_l, leader = _sign_in(chromium, live, people, "leader.a", visits)
+    ctx_l, leader = _sign_in(chromium, live, people, "leader.a", visits, totp)
     assert "/drafts" in leader.url
     visits.check(leader)
+    leader.fill("#drafts tr[data-draft] input[name=code]", totp_code(totp))  # again, to sign
     leader.click("#drafts tr[data-draft] button.sign")
     assert "/documents/" in leader.url and "done=sent" in leader.url
     signed_sig = leader.locator("#signatures .sig").first

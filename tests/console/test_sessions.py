@@ -14,7 +14,7 @@ import pytest
 
 from axis.domain import HubError
 from axis.service import users
-from tests.console.conftest import A, csrf_of, sign_in
+from tests.console.conftest import A, csrf_of, sign_in, totp_code
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = ["/", "/inbox", "/sent", "/compose", "/dashboard", "/archive", "/admin/users"]
@@ -192,3 +192,25 @@ def test_roles_see_only_their_pages(people):
     assert clerk.get("/archive").status_code == 403
     archivist = people.client("archivist")
     assert archivist.get("/inbox").status_code == 403
+
+
+def test_a_second_factor_is_asked_at_sign_in_and_for_signing(people):
+    live = people.live
+    people.add("leader.a", "leader", A)
+    uri = users.enable_totp(live.hub.db, live.hub.secret_box, "leader.a")
+    assert uri.startswith("otpauth://totp/axis:leader.a?")
+    password = people.passwords["leader.a"]
+    client = httpx.Client(base_url=live.url, headers={"Origin": live.url})
+    token = csrf_of(client.get("/login").text)
+    for code in ("", "000000"):
+        r = client.post(
+            "/login", data={"csrf": token, "name": "leader.a", "password": password, "code": code}
+        )
+        assert r.status_code == 401, code
+    leader = sign_in(live, "leader.a", password, totp_code(uri))
+    # Signing asks the code again: without it, refused before any draft is looked at.
+    token = csrf_of(leader.get("/drafts").text)
+    r = leader.post("/drafts/1/sign", data={"csrf": token})
+    assert r.status_code == 401 and "TOTP_FAILED" in r.text
+    users.disable_totp(live.hub.db, "leader.a")
+    sign_in(live, "leader.a", password)

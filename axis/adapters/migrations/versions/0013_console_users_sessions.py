@@ -28,6 +28,7 @@ def upgrade() -> None:
         sa.Column("agency_code", sa.String(length=35), nullable=True),
         sa.Column("signer_id", sa.String(length=100), nullable=True),
         sa.Column("password_hash", sa.String(length=200), nullable=False),
+        sa.Column("totp_secret", sa.Text(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("password_set_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("disabled_at", sa.DateTime(timezone=True), nullable=True),
