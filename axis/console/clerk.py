@@ -107,7 +107,7 @@ async def document_file(request: Request, message_id: str, index: str, me: Sessi
     att = await run_in_threadpool(mailbox.attachment, hub_of(request), principal, message_id, n)
     name = compose.safe_file_name(att.name)
     is_pdf = att.data.startswith(b"%PDF-")
-    # Only a real PDF is shown inline (in a sandboxed frame); anything else is a download,
+    # Only a real PDF is shown inline (in our own frame); anything else is a download,
     # served as bytes whose type the browser may not guess (nosniff).
     disposition = "inline" if is_pdf and request.query_params.get("view") else "attachment"
     headers = {

@@ -48,9 +48,10 @@ SECURITY_HEADERS = {
     "Cache-Control": "no-store",
     "Cross-Origin-Opener-Policy": "same-origin",
 }
-# A PDF shown inside the document page: framed by this origin only, never scripted.
+# A PDF shown inside the document page: framed by this origin only, loading nothing else.
+# (Not `sandbox`: Chromium refuses to show a PDF in a sandboxed frame.)
 PDF_HEADERS = {
-    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'self'; sandbox",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'self'",
     "X-Frame-Options": "SAMEORIGIN",
 }
 MAX_FORM_BYTES = 64 * 1024  # a form without files
