@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from axis.console.web import _vn_time
+from axis.console.web import vn_time
 
 # ETSI EN 319 102-1 sub-indications, as a clerk needs to hear them.
 WHY: dict[str, tuple[str, str]] = {
@@ -83,7 +83,7 @@ def explain(sig: dict, lang: str) -> dict:
     else:
         who_part = (f"Ký bởi {who}", f"Signed by {who}")[i] + (f" ({org})" if org else "")
     if when:
-        stamp = _vn_time(when)
+        stamp = vn_time(when)
         who_part += (
             f", lúc {stamp}" + (" (có dấu thời gian)" if proven else " (theo máy người ký)"),
             f", at {stamp}" + (" (timestamped)" if proven else " (the signer's clock)"),

@@ -64,7 +64,7 @@ TEMPLATES = Environment(
 )
 
 
-def _vn_time(value: Any) -> str:
+def vn_time(value: Any) -> str:
     """A stored time (datetime or ISO text) as people read it: dd/mm/yyyy HH:MM, Vietnam."""
     if not value:
         return ""
@@ -88,7 +88,7 @@ def _number(value: Any) -> str:
     return f"{value:,}".replace(",", ".")  # Vietnamese groups thousands with dots
 
 
-TEMPLATES.filters["vntime"] = _vn_time
+TEMPLATES.filters["vntime"] = vn_time
 TEMPLATES.filters["vn"] = _number
 TEMPLATES.globals["show_time"] = show_time
 
