@@ -12,6 +12,7 @@ random token, and the database only its SHA-256.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import os
 import re
@@ -42,8 +43,14 @@ MAX_FAILURES_PER_NAME = 5
 MAX_FAILURES_PER_ADDRESS = 30
 _NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,99}")
 _hasher = PasswordHasher()
-# Verified when the name is unknown, so an unknown name costs as long as a wrong password.
-_DUMMY_HASH = _hasher.hash("axis-no-such-user")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified when the name is unknown, so an unknown name costs as long as a wrong
+    password. Made on first use: an argon2 hash costs ~0.1–0.7 s, too much for every
+    process's start (`axis serve` starts several)."""
+    return _hasher.hash("axis-no-such-user")
 
 
 class TooManyAttempts(HubError):
@@ -274,7 +281,7 @@ def sign_in(
             " (Too many failed sign-ins; try again in 15 minutes.)"
         )
     try:
-        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+        _hasher.verify(user.password_hash if user else _dummy_hash(), password)
         ok = user is not None and user.disabled_at is None
         if ok and user.totp_secret is not None:
             ok = _totp_ok(box, user.totp_secret, code)
