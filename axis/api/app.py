@@ -78,6 +78,7 @@ def create_app(
     app.add_middleware(BodyGuard, body_timeout_s=body_timeout, counts=app.state.guard_counts)
     _mount_stats(app)  # after BodyGuard: the request metrics wrap it and see its 408 and 499
     _document_errors(app)
+    _mount_console(app)
 
     @app.get("/healthz", tags=["health"])
     async def healthz(request: Request) -> JSONResponse:
@@ -182,12 +183,11 @@ def _internal_response() -> JSONResponse:
 
 
 def _mount_stats(app: FastAPI) -> None:
-    """Figures per agency (issue 6): stats API, dashboard, Prometheus /metrics."""
-    from axis.api import dashboard, stats
+    """Figures per agency (issue 6): stats API, Prometheus /metrics (the page: the console)."""
+    from axis.api import stats
     from axis.observability import mount
 
     app.include_router(stats.router)
-    app.include_router(dashboard.router)
     mount(app)
 
 
@@ -319,3 +319,11 @@ def _document_errors(app: FastAPI) -> None:
         return schema
 
     app.openapi = openapi
+
+
+def _mount_console(app: FastAPI) -> None:
+    """The web console for people at / (issue 19)."""
+    from axis.console import routes
+
+    for router in routes.routers():
+        app.include_router(router)

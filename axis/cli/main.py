@@ -342,3 +342,4 @@ _mount_optional("axis.cli.trust_commands", name="trust")
 _mount_optional("axis.cli.upstream_commands", name="upstream")  # axis upstream
 _mount_optional("axis.cli.evidence_commands", name="evidence")
 _mount_optional("axis.cli.evidence_commands", name="hub-key", attr="hub_key_app")
+_mount_optional("axis.cli.user_commands", name="user")  # people of the web console

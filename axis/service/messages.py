@@ -200,6 +200,36 @@ def _check_document_id_owner(hub: Hub, pkg: DocumentPackage, sender: str) -> Non
         )
 
 
+def preview(hub: Hub, raw: bytes, principal: Principal) -> tuple[list[Finding], dict]:
+    """What the hub would say of this document package, without accepting it: the findings
+    (parse, routing, signatures, clerical rules, as `submit` finds them) and the reports.
+    Nothing is stored; the console shows these before a clerk sends (issue 19)."""
+    if principal.role != "agency" or not principal.agency_code:
+        raise Forbidden("only agencies send packages", code="ROLE_NOT_AGENCY")
+    result = edxml.parse(raw, max_bytes=hub.settings.max_body_bytes)
+    findings = list(result.findings)
+    pkg = result.package
+    if not isinstance(pkg, DocumentPackage):
+        return findings, {}
+    sender = nfc(pkg.sender.organ_id).upper()
+    recipients = _recipient_codes(pkg)
+    try:
+        with hub.db.read() as session:
+            _route(session, sender, pkg, far_ok=hub.settings.upstream_enabled)
+        _check_document_id_owner(hub, pkg, sender)
+    except HubError as exc:
+        findings += exc.findings or [Finding.error(exc.code, "/", exc.message)]
+    item = CheckInput(
+        package=pkg,
+        raw=raw,
+        sender_code=sender,
+        agency_known=_agency_known(hub, {sender, *recipients}),
+        lookup_document=_lookup_document(hub),
+    )
+    findings += run_checks(hub.checks, item)
+    return findings, item.reports
+
+
 def _from_path(pkg: DocumentPackage | StatusPackage) -> str:
     if isinstance(pkg, StatusPackage):
         return f"{statuses.status_path(pkg)}/From/OrganId"

@@ -189,6 +189,11 @@ def test_serve_sign_verify_check_in_a_fresh_install(fresh, tmp_path) -> None:
             except httpx.HTTPError:
                 time.sleep(0.2)
         assert status == 200, log.read_text(errors="replace")[-3000:]
+        # The console's templates and static files are installed with the package.
+        login = httpx.get(f"http://127.0.0.1:{port}/login", timeout=10)
+        assert login.status_code == 200 and 'name="password"' in login.text
+        css = httpx.get(f"http://127.0.0.1:{port}/static/console.css", timeout=10)
+        assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
     finally:
         proc.send_signal(signal.SIGTERM)
         try:

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 
 import httpx
 import pytest
+from axis.api.dashboard import COOKIE
 
 from axis.api.app import create_app, route_infos
-from axis.api.dashboard import COOKIE
 from axis.service import agencies, keys, push, systems
 from formats import vxp
 from tests.hub.conftest import document

@@ -1,5 +1,6 @@
-"""The dashboard in a real headless browser (Debian chromium driven by Playwright): it signs in
-with a key once, keeps it in an HttpOnly cookie, and shows the same figures as the API."""
+"""The statistics page of the console in a real headless browser (Debian chromium driven by
+Playwright): a person signs in with a password (a server-side session in an HttpOnly cookie),
+and the page shows the same figures as the API."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from urllib.parse import urlencode
 
 import pytest
 
+from axis.service import users
 from tests.metrics.conftest import B, C, generate_traffic, register, running, traffic_range
 
 CHROMIUM = "/usr/bin/chromium"
@@ -39,6 +41,13 @@ def browser():
         b.close()
 
 
+def _sign_in(page, url: str, name: str, password: str) -> None:
+    page.goto(f"{url}/login")
+    page.fill("input[name=name]", name)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+
+
 def _value(page, name: str) -> str:
     return page.get_attribute(f'[data-figure="{name}"]', "data-value")
 
@@ -51,14 +60,20 @@ def test_the_dashboard_shows_the_figures_of_the_api(sqlite_env, browser):
             api = op.get("/v1/stats/agencies", params=traffic_range()).json()
             api_b = op.get(f"/v1/stats/agencies/{B}", params=traffic_range()).json()
 
+        operator = users.add_user(live.hub.db, "admin", "operator")
+        clerk_c = users.add_user(live.hub.db, "clerk.c", "clerk", C)
+
         context = browser.new_context()
         page = context.new_page()
-        query = urlencode({**traffic_range(), "key": keys.operator})
-        page.goto(f"{live.url}/dashboard?{query}")
-        # The key went into a cookie scripts cannot read, and out of the address bar.
-        assert "key=" not in page.url
-        [cookie] = context.cookies()
-        assert cookie["name"] == "axis_dashboard" and cookie["httpOnly"]
+        page.goto(f"{live.url}/dashboard?{urlencode(traffic_range())}")
+        assert "/login" in page.url  # no session: the sign-in page, then back here
+        page.fill("input[name=name]", "admin")
+        page.fill("input[name=password]", operator)
+        page.click("button[type=submit]")
+        assert page.url.startswith(f"{live.url}/dashboard?")
+        # The session is an opaque token in a cookie scripts cannot read; no key anywhere.
+        [cookie] = [c for c in context.cookies() if c["name"] == "axis_session"]
+        assert cookie["httpOnly"] and cookie["sameSite"] in ("Lax", "Strict")
         assert page.evaluate("document.cookie") == ""
 
         for name in ("sent", "received", "accepted", "rejected", "acknowledged", "completed"):
@@ -80,7 +95,7 @@ def test_the_dashboard_shows_the_figures_of_the_api(sqlite_env, browser):
 
         # One agency's page, reached from the form.
         page.fill("input[name=agency]", B)
-        page.click("button[type=submit]")
+        page.click("form.range button[type=submit]")
         assert int(_value(page, "received")) == api_b["totals"]["received"]
         assert int(_value(page, "completed")) == api_b["totals"]["completed"]
 
@@ -92,13 +107,11 @@ def test_the_dashboard_shows_the_figures_of_the_api(sqlite_env, browser):
         assert {r["recipient"] for r in rows} == {B}
         context.close()
 
-        # An agency signs in with the form and sees only its own figures.
+        # A clerk of an agency signs in and sees only its own figures (whatever it asks for).
         context = browser.new_context()
         page = context.new_page()
-        page.goto(f"{live.url}/dashboard")
-        page.fill("input[name=key]", keys.agencies[C])
-        page.click("button[type=submit]")
-        page.goto(f"{live.url}/dashboard?{urlencode(traffic_range())}")
+        _sign_in(page, live.url, "clerk.c", clerk_c)
+        page.goto(f"{live.url}/dashboard?{urlencode({**traffic_range(), 'agency': B})}")
         assert C in page.inner_text("header")
         with live.client(keys.agencies[C]) as c:
             own = c.get(f"/v1/stats/agencies/{C}", params=traffic_range()).json()
