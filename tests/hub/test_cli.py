@@ -51,16 +51,18 @@ def served(tmp_path):
         stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    # four API processes each import the whole hub: tens of seconds on a loaded 2-core machine
+    deadline = time.monotonic() + 120
     while True:
         try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+            if httpx.get(f"{url}/healthz", timeout=5).status_code == 200:
                 break
         except httpx.HTTPError:
             pass
         if time.monotonic() > deadline or proc.poll() is not None:
-            proc.kill()
-            raise AssertionError(f"axis serve did not start: {proc.stdout.read().decode()}")
+            proc.kill()  # its API processes die with it (PR_SET_PDEATHSIG)
+            out, _ = proc.communicate(timeout=30)
+            raise AssertionError(f"axis serve did not start: {out.decode()}")
         time.sleep(0.1)
     yield url, env
     proc.terminate()
