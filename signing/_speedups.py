@@ -36,10 +36,8 @@
 
 from __future__ import annotations
 
-import binascii
 import contextlib
 import functools
-import re
 import threading
 
 from asn1crypto import core as _core
@@ -48,36 +46,16 @@ from pyhanko.pdf_utils import generic
 from pyhanko.sign import general as _general
 from pyhanko.sign.validation import generic_cms as _generic_cms
 
+from formats.pdf_hex import read_hex_bytes
+
 _orig_hex = generic.read_hex_string_from_stream
 _orig_prep = _x509.NameTypeAndValue._ldap_string_prep
 _WHITESPACE = b" \n\r\t\f\x00"
-_HEX_ONLY = re.compile(rb"[0-9a-fA-F]*")
-_CHUNK = 1 << 16
 
 
 def read_hex_string_from_stream(stream):
-    start = stream.tell()
-    stream.read(1)  # the '<'
-    parts: list[bytes] = []
-    while True:
-        chunk = stream.read(_CHUNK)
-        if not chunk:
-            stream.seek(start)
-            return _orig_hex(stream)
-        end = chunk.find(b">")
-        if end >= 0:
-            parts.append(chunk[:end])
-            break
-        parts.append(chunk)
-    body = b"".join(parts)
-    digits = body.translate(None, _WHITESPACE)
-    if not _HEX_ONLY.fullmatch(digits):
-        stream.seek(start)
-        return _orig_hex(stream)
-    stream.seek(start + 1 + len(body) + 1)
-    if len(digits) % 2:
-        digits += b"0"
-    return generic.pdf_string(binascii.unhexlify(digits))
+    data = read_hex_bytes(stream, _WHITESPACE)
+    return _orig_hex(stream) if data is None else generic.pdf_string(data)
 
 
 @functools.lru_cache(maxsize=8192)

@@ -219,15 +219,22 @@ def preview(hub: Hub, raw: bytes, principal: Principal) -> tuple[list[Finding], 
         _check_document_id_owner(hub, pkg, sender)
     except HubError as exc:
         findings += exc.findings or [Finding.error(exc.code, "/", exc.message)]
-    item = CheckInput(
+    item = _check_input(hub, pkg, raw, sender, recipients)
+    findings += run_checks(hub.checks, item)
+    return findings, item.reports
+
+
+def _check_input(
+    hub: Hub, pkg: DocumentPackage, raw: bytes, sender: str, recipients: list[str]
+) -> CheckInput:
+    """What the checks see of a document: the same for sending and for its preview."""
+    return CheckInput(
         package=pkg,
         raw=raw,
         sender_code=sender,
         agency_known=_agency_known(hub, {sender, *recipients}),
         lookup_document=_lookup_document(hub),
     )
-    findings += run_checks(hub.checks, item)
-    return findings, item.reports
 
 
 def _from_path(pkg: DocumentPackage | StatusPackage) -> str:
@@ -387,13 +394,7 @@ def _submit_document(
     recipients: list[str],
     ref: Row | None,
 ) -> tuple[Receipt, bool]:
-    item = CheckInput(
-        package=pkg,
-        raw=raw,
-        sender_code=sender,
-        agency_known=_agency_known(hub, {sender, *recipients}),
-        lookup_document=_lookup_document(hub),
-    )
+    item = _check_input(hub, pkg, raw, sender, recipients)
     check_findings = run_checks(hub.checks, item)
     if has_errors(check_findings):
         raise Rejected(

@@ -9,7 +9,6 @@ order, one line per change of baseline; rules compare it whitespace-insensitivel
 
 from __future__ import annotations
 
-import binascii
 import io
 import re
 import sys
@@ -25,6 +24,7 @@ from pypdf.generic import _data_structures as _pypdf_structures
 from pypdf.generic._utils import create_string_object
 
 from formats.pdf_guard import PdfStructureError, page_tree
+from formats.pdf_hex import read_hex_bytes
 
 _LITTLE_ENDIAN = sys.byteorder == "little"
 MAX_CONTENT = 4 << 20  # bytes of one page's content stream we read; beyond is not a text page
@@ -34,37 +34,17 @@ MAX_CMAP = 2 << 20  # bytes of a ToUnicode CMap we read
 
 
 _pypdf_read_hex = _pypdf_structures.read_hex_string_from_stream
-_HEX_ONLY = re.compile(rb"[0-9a-fA-F]*")
 
 
 def _read_hex_string(stream: Any, forced_encoding: Any = None) -> Any:
     """pypdf's hex string reader in one pass instead of one byte at a time. Finding the
     signature page resolves each signature's dictionary, whose /Contents is a hex string of
     tens of kilobytes: pypdf's own reader spent 16 ms on each, two thirds of the rules' time
-    on a document signed twice (issue 17). Anything but hex digits and whitespace before the
-    '>' goes back to pypdf's reader, so its errors and edge cases stay its own."""
-    start = stream.tell()
-    stream.read(1)  # the '<'
-    parts: list[bytes] = []
-    while True:
-        chunk = stream.read(1 << 16)
-        if not chunk:
-            stream.seek(start)
-            return _pypdf_read_hex(stream, forced_encoding)
-        end = chunk.find(b">")
-        if end >= 0:
-            parts.append(chunk[:end])
-            break
-        parts.append(chunk)
-    body = b"".join(parts)
-    digits = body.translate(None, WHITESPACES_AS_BYTES)
-    if not _HEX_ONLY.fullmatch(digits):
-        stream.seek(start)
+    on a document signed twice (issue 17). See formats.pdf_hex."""
+    data = read_hex_bytes(stream, WHITESPACES_AS_BYTES)
+    if data is None:
         return _pypdf_read_hex(stream, forced_encoding)
-    stream.seek(start + 1 + len(body) + 1)
-    if len(digits) % 2:
-        digits += b"0"
-    return create_string_object(binascii.unhexlify(digits), forced_encoding)
+    return create_string_object(data, forced_encoding)
 
 
 _pypdf_structures.read_hex_string_from_stream = _read_hex_string
