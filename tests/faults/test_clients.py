@@ -61,7 +61,7 @@ def test_a_trickling_body_is_cut_with_408_and_the_connection_closed(served):
     assert head.startswith(b"HTTP/1.1 408"), answer
     assert b"connection: close" in head.lower()
     assert b'"BODY_TIMEOUT"' in payload
-    assert 1.9 < elapsed < 5, elapsed  # cut at the limit; the read above saw the close
+    assert 1.9 < elapsed < 10, elapsed  # cut at the limit (plus a loaded machine's delay)
     print(f"trickle: 408 after {elapsed:.2f} s with {sent} bytes sent")
     with hub.client() as c:  # the hub is fine, and counted it
         assert c.get("/v1/inbox").status_code == 200
