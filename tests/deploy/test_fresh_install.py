@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 import importlib.metadata
+import json
 import os
 import re
 import shutil
@@ -202,6 +203,17 @@ def test_serve_sign_verify_check_in_a_fresh_install(fresh, tmp_path) -> None:
             proc.kill()
             proc.wait()
     assert proc.returncode is not None
+
+    # The commands this sitting added (issues 16, 19): people for the console (argon2,
+    # TOTP through cryptography) and the store reaper, on the data the server just made.
+    data = {"AXIS_DATA_DIR": str(tmp_path / "data")}
+    made = _run(fresh, "user", "add", "admin", "--role", "operator", env=data)
+    assert made.returncode == 0, made.stdout + made.stderr
+    assert len(made.stdout.strip().splitlines()[-1]) >= 12  # the initial password, last line
+    totp = _run(fresh, "user", "totp", "admin", env=data)
+    assert totp.returncode == 0 and "otpauth://totp/" in totp.stdout, totp.stderr
+    reap = _run(fresh, "store", "reap", "--dry-run", "--json", env=data)
+    assert reap.returncode == 0 and json.loads(reap.stdout)["dry_run"] is True, reap.stderr
 
     pki = start_pki(tmp_path / "pki")
     try:
