@@ -24,14 +24,14 @@ import hashlib
 import io
 import logging
 import pstats
-import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.bench_signing import interleaved  # noqa: E402
 
 
 def crypto_floor(data: bytes) -> None:
@@ -66,19 +66,6 @@ def crypto_floor(data: bytes) -> None:
             padding.PKCS1v15(),
             hashes.SHA256(),
         )
-
-
-def interleaved(fns, rounds: int) -> list[float]:
-    """Median ms per call of each function, calls interleaved so load drifts hit all alike."""
-    for f in fns:
-        f()
-    times: list[list[float]] = [[] for _ in fns]
-    for _ in range(rounds):
-        for i, f in enumerate(fns):
-            t = time.perf_counter()
-            f()
-            times[i].append((time.perf_counter() - t) * 1000)
-    return [statistics.median(t) for t in times]
 
 
 def main() -> int:

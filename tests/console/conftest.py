@@ -3,28 +3,17 @@
 from __future__ import annotations
 
 import re
-import shutil
-from pathlib import Path
 
 import httpx
 import pytest
 
 from axis.service import users
+from tests.support.browser import chromium as launch_chromium
 from tests.support.live import LiveHub
 
 A = "000.00.00.G22"
 B = "000.00.00.G06"
 C = "000.00.00.H26"
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 
@@ -115,13 +104,5 @@ def people(live) -> People:
 def chromium():
     """One browser per module: Playwright's sync API allows one at a time in a process, and
     other areas (tests/metrics) start their own."""
-    if not Path(CHROMIUM).exists():
-        if shutil.which("apt-get") is None:
-            pytest.skip("no chromium: run `make system-deps` (scripts/install-system-deps.sh)")
-        pytest.fail("chromium is missing: run `make system-deps` (scripts/install-system-deps.sh)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with launch_chromium() as browser:
         yield browser
-        browser.close()

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import io
-import shutil
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -14,31 +13,13 @@ import pytest
 
 from axis.service import users
 from tests.metrics.conftest import B, C, generate_traffic, register, running, traffic_range
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from tests.support.browser import chromium
 
 
 @pytest.fixture
 def browser():
-    if not Path(CHROMIUM).exists():
-        if shutil.which("apt-get") is None:
-            pytest.skip("no chromium: run `make system-deps` (scripts/install-system-deps.sh)")
-        pytest.fail("chromium is missing: run `make system-deps` (scripts/install-system-deps.sh)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 def _sign_in(page, url: str, name: str, password: str) -> None:
