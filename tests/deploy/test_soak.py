@@ -92,9 +92,8 @@ def test_two_workers_and_an_api_process_lose_and_duplicate_nothing(database_fact
         AXIS_PUSH_CONCURRENCY="8",
         AXIS_PUSH_LEASE_S="30",
         # On a loaded machine a "slow" 2xx (0.3 s) can reach the worker after the suite's 0.6 s
-        # timeout; its retry is then a duplicate the webhook contract allows (at least once).
-        # One CI run failed on a duplicate whose cause went unrecorded: the assertion below now
-        # names each attempt's answer. "timeout" (1.2 s) still outlasts this timeout.
+        # timeout; its retry is then a duplicate the webhook contract allows (at least once),
+        # which the assertions below tell apart from a hub bug. "timeout" (1.2 s) outlasts this.
         AXIS_PUSH_TIMEOUT_S="1.0",
         # Per-agency counters have their own tests; here they would only slow the accepting.
         AXIS_METRICS_ENABLED="false",
@@ -145,13 +144,24 @@ def test_two_workers_and_an_api_process_lose_and_duplicate_nothing(database_fact
     assert len(ids) == MESSAGES
     # None lost: every message got a 2xx from the receiver, and was acknowledged once.
     assert set(receiver.accepted) == ids
-    # None duplicated: the hub never POSTed again a message the receiver had said 2xx to.
-    twice = {
-        mid: [(r.attempt, r.answered) for r in receiver.of(mid)]
-        for mid, n in receiver.accepted.items()
-        if n != 1
-    }
-    assert not twice, f"accepted more than once (attempt, answer): {twice}"
+    # None duplicated by the hub: a message the receiver said 2xx to is POSTed again only when
+    # that 2xx never reached the worker in time (the hub recorded a timeout for that attempt):
+    # the at-least-once webhook contract. A loaded machine can delay a "slow" answer past the
+    # worker's timeout; the hub re-sending after it *saw* a 2xx would be a bug.
+    twice = {mid for mid, n in receiver.accepted.items() if n != 1}
+    with hub.db.read() as s:
+        outcomes = {
+            (a.message_id, str(a.number)): a.outcome
+            for a in s.scalars(select(PushAttempt).where(PushAttempt.message_id.in_(twice)))
+        }
+    for mid in twice:
+        answered_2xx = [r.attempt for r in receiver.of(mid) if r.answered in ("ok", "slow")]
+        seen_by_hub = [n for n in answered_2xx if outcomes.get((mid, n)) == "delivered"]
+        assert len(seen_by_hub) == 1, (
+            f"{mid} re-sent after the hub saw a 2xx: attempts answered 2xx {answered_2xx},"
+            f" the hub's outcomes {[(n, outcomes.get((mid, n))) for n in answered_2xx]}"
+        )
+    assert len(twice) <= MESSAGES // 100, f"{len(twice)} messages accepted twice"
     with hub.db.read() as s:
         states = dict(s.execute(select(PushJob.state, func.count()).group_by(PushJob.state)).all())
         pending = s.scalar(
