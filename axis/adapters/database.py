@@ -239,6 +239,10 @@ class _GroupCommit:
         if group.error is not None:
             raise group.error
 
+    def close(self) -> None:
+        """Close the lock file (a process that forks API processes must not leave it open)."""
+        self._file.close()
+
     def _open(self) -> _Group:
         self._file.acquire()
         session = self._sessions()
@@ -334,3 +338,5 @@ class Database:
     def dispose(self) -> None:
         self.document_locks.close()
         self.engine.dispose()
+        if self._group_commit is not None:
+            self._group_commit.close()
