@@ -22,6 +22,7 @@ run: $(STAMP)
 # Debian packages the test suite drives for real (pdfsig, qpdf, SoftHSM2, Chromium, fonts).
 system-deps:
 	@scripts/install-system-deps.sh
+	@[ -d tests/support/oidc/node_modules/oidc-provider ] || npm ci --prefix tests/support/oidc --no-audit --no-fund --silent
 
 test: $(STAMP) system-deps
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)

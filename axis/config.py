@@ -99,6 +99,17 @@ class Settings(BaseSettings):
     # /metrics answers an operator key, or this token as 'Authorization: Bearer <it>' (for a
     # Prometheus that should hold no API key); nobody else (docs/security.md)
     metrics_token: str | None = None
+    # Console single sign-on (docs/console.md): an OpenID Connect provider the operator runs
+    # (Keycloak, the ministry's IdP...). A person signs in there and comes back as the axis
+    # user whose name is the ID token's `oidc_username_claim`; roles stay in axis.
+    oidc_issuer: str | None = None
+    oidc_client_id: str = "axis-console"
+    oidc_client_secret: str | None = None
+    oidc_username_claim: str = "preferred_username"
+    oidc_scopes: str = "openid profile email"
+    oidc_label: str = ""  # the button's words, e.g. "Đăng nhập bằng tài khoản Bộ"
+    # The callback URL as the provider knows it (default: this hub's URL + /login/sso/callback)
+    oidc_redirect_url: str | None = None
     # /docs, /redoc and /openapi.json served to anyone (an integration hub); off by default
     public_docs: bool = False
     stats_max_days: int = 1830  # widest range a stats query or export accepts (5 years)

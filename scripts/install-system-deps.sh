@@ -11,6 +11,8 @@ command -v chromium >/dev/null || need+=(chromium)
 [ -f /usr/share/fonts/truetype/liberation2/LiberationSerif-Regular.ttf ] || need+=(fonts-liberation2)
 # The national axis's SDK and reference edXML library (../shared/interop/vxp) are Java: build.sh needs javac.
 command -v javac >/dev/null || need+=(openjdk-17-jdk-headless)
+# The console's single sign-on tests run a real OpenID Connect provider on Node.js.
+command -v npm >/dev/null || need+=(nodejs npm)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
 echo "installing Debian packages: ${need[*]}"

@@ -19,6 +19,7 @@ WORDS: dict[str, tuple[str, str]] = {
         "Chỉ khi tài khoản có xác thực hai lớp: mã 6 số trong ứng dụng xác thực.",
         "Only for accounts with a second factor: the 6 digits of your authenticator app.",
     ),
+    "sign_in_sso": ("Đăng nhập bằng tài khoản định danh", "Sign in with single sign-on"),
     "inbox": ("Văn bản đến", "Inbox"),
     "sent": ("Văn bản đi", "Sent"),
     "compose": ("Soạn và gửi", "Compose"),

@@ -41,8 +41,17 @@ STATIC = {"console.css": "text/css", "console.js": "text/javascript"}
 def _login_page(request: Request, message: str = "", status: int = 200) -> Response:
     token = request.cookies.get(LOGIN_COOKIE) or new_login_token()
     nxt = local_path(request.query_params.get("next"), "")
+    settings = hub_of(request).settings
+    # The single sign-on button, with the operator's words for it if any.
+    sso = (settings.oidc_label or True) if settings.oidc_issuer else False
     response = render(
-        request, "login.html", status=status, message=message, login_csrf=token, next=nxt
+        request,
+        "login.html",
+        status=status,
+        message=message,
+        login_csrf=token,
+        next=nxt,
+        sso=sso,
     )
     response.set_cookie(
         LOGIN_COOKIE, token, httponly=True, samesite="strict", secure=secure(request), path="/"
@@ -74,7 +83,15 @@ async def login(request: Request) -> Response:
         )
     except HubError as exc:
         return _login_page(request, exc.message, status=exc.status)
-    response = redirect(local_path(str(form.get("next", "")), HOME[view.user.role]))
+    response = signed_in(request, token, view, str(form.get("next", "")))
+    response.delete_cookie(LOGIN_COOKIE, path="/")
+    return response
+
+
+def signed_in(request: Request, token: str, view: users.SessionView, nxt: str) -> Response:
+    """The answer to a sign-in that succeeded (password or single sign-on): the session
+    cookie, and on to the page asked for or the role's own."""
+    response = redirect(local_path(nxt, HOME[view.user.role]))
     response.set_cookie(
         SESSION_COOKIE,
         token,
@@ -84,7 +101,6 @@ async def login(request: Request) -> Response:
         path="/",
         max_age=users.SESSION_HOURS * 3600,
     )
-    response.delete_cookie(LOGIN_COOKIE, path="/")
     return response
 
 

@@ -6,6 +6,6 @@ from fastapi import APIRouter
 
 
 def routers() -> list[APIRouter]:
-    from axis.console import archivist, clerk, dashboard, leader, operator, pages
+    from axis.console import archivist, clerk, dashboard, leader, operator, pages, sso
 
-    return [m.router for m in (pages, dashboard, clerk, leader, archivist, operator)]
+    return [m.router for m in (pages, sso, dashboard, clerk, leader, archivist, operator)]

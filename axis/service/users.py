@@ -61,6 +61,10 @@ class SignInFailed(HubError):
     status, code = 401, "SIGN_IN_FAILED"
 
 
+class SsoUserUnknown(HubError):
+    status, code = 403, "SSO_USER_UNKNOWN"
+
+
 @dataclass(frozen=True)
 class UserView:
     id: int
@@ -295,6 +299,31 @@ def sign_in(
             "Tên đăng nhập, mật khẩu hoặc mã xác thực không đúng."
             " (Wrong user name, password or authentication code.)"
         )
+    return _new_session(db, user, password)
+
+
+def sign_in_sso(db: Database, name: str, address: str) -> tuple[str, SessionView]:
+    """A person the operator's identity provider vouched for (axis.adapters.oidc checked its
+    ID token) comes in as the axis user of that name: an account an operator made, enabled.
+    The provider proves who it is; what it may do stays in axis (role, agency)."""
+    name = name.strip().lower()[:100]
+    with db.read() as session:
+        user = session.scalar(select(User).where(User.name == name))
+    if user is None or user.disabled_at is not None:
+        now = utcnow()
+        with db.write() as session:
+            session.add(SignInFailure(name=name, address=address[:64], at=now))
+        raise SsoUserUnknown(
+            f"Tài khoản {name!r} của nhà cung cấp định danh chưa được cấp quyền trên trục"
+            " (hoặc đã bị khóa): đề nghị quản trị viên tạo người dùng cùng tên."
+            f" (The identity provider's account {name!r} has no enabled axis user: ask an"
+            " operator to add a user of that name.)"
+        )
+    return _new_session(db, user)
+
+
+def _new_session(db: Database, user: User, password: str | None = None) -> tuple[str, SessionView]:
+    now = utcnow()
     token = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(32)
     expires = now + timedelta(hours=SESSION_HOURS)
@@ -309,7 +338,7 @@ def sign_in(
             )
         )
         session.execute(delete(ConsoleSession).where(ConsoleSession.expires_at < now))
-        if _hasher.check_needs_rehash(user.password_hash):
+        if password is not None and _hasher.check_needs_rehash(user.password_hash):
             session.get(User, user.id).password_hash = _hasher.hash(password)
     return token, SessionView(_view(user), csrf, expires)
 

@@ -211,6 +211,9 @@ CONSOLE: dict[tuple[str, str], tuple] = {
     ("POST", "/logout"): (303,) * 11,
     # public: the sign-in page and the stylesheet; a sign-in without its CSRF token: 403
     ("GET", "/login"): (200,) * 11,
+    # single sign-on: no provider configured on this hub, so no such door (tests/console)
+    ("GET", "/login/sso"): (404,) * 11,
+    ("GET", "/login/sso/callback"): (404,) * 11,
     ("GET", "/static/{name}"): (200,) * 11,
     ("POST", "/login"): (403,) * 11,
 }
