@@ -66,16 +66,18 @@ def naive_validate(data: bytes, roots) -> bool:
         _speedups.install()
 
 
-def interleaved(fns, rounds: int) -> list[float]:
-    """Median ms per call of each function, calls interleaved so load drifts hit all alike."""
+def interleaved(fns, rounds: int, timer=time.perf_counter) -> list[float]:
+    """Median ms per call of each function, calls interleaved so load drifts hit all alike.
+    `timer=time.process_time`: CPU time of the process (all its threads) instead of wall
+    time, which on a loaded machine also counts the time spent waiting for a core."""
     for f in fns:
         f()
     times: list[list[float]] = [[] for _ in fns]
     for _ in range(rounds):
         for i, f in enumerate(fns):
-            t = time.perf_counter()
+            t = timer()
             f()
-            times[i].append((time.perf_counter() - t) * 1000)
+            times[i].append((timer() - t) * 1000)
     return [statistics.median(t) for t in times]
 
 

@@ -31,6 +31,22 @@
    mutated again, as usual. Every signature made this way is checked by poppler's pdfsig and
    our validator in the tests.
 
+5. PDF tokens. pyHanko's parser reads every name and keyword one byte at a time through a
+   generator (``misc.read_until_delimiter``), decodes each name byte by byte
+   (``generic._decode_name``) and skips whitespace one byte per call; with the modification
+   analysis reading every object of a signed document, that was a fifth of a validation. These
+   read a chunk and search it with a regular expression, leaving the stream where pyHanko's
+   would; a name holding anything but plain characters (a ``#`` escape, a byte outside
+   0x21-0x7E), and whitespace followed by a comment, go to pyHanko's own code. Strings are
+   decoded from PDFDocEncoding with one ``str.translate`` instead of a generator per byte
+   (pyHanko tries that decoding first on every string, the 24 KB /Contents included).
+
+6. The ESS signing-certificate attribute (RFC 5035): every signature and every timestamp
+   token names its signer's certificate by hash and issuer/serial, and pyHanko hashes the
+   certificate and compares the issuer's name again each time. Whether an ESSCertID matches
+   a certificate is a pure function of the two DER encodings, so the answer is kept per pair
+   (bounded); the signatures of the same leaders, seals and TSA repeat the same pairs.
+
 ``install()`` is idempotent; ``uninstall()`` exists so a benchmark can measure plain pyHanko.
 """
 
@@ -38,11 +54,14 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
+import re
 import threading
 
 from asn1crypto import core as _core
 from asn1crypto import x509 as _x509
 from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils import misc as _misc
 from pyhanko.sign import general as _general
 from pyhanko.sign.validation import generic_cms as _generic_cms
 
@@ -95,6 +114,110 @@ def _name_eq(self, other) -> bool:
 
 def _name_ne(self, other) -> bool:
     return not _name_eq(self, other)
+
+
+_orig_read_until_delimiter = _misc.read_until_delimiter
+_orig_read_non_whitespace = _misc.read_non_whitespace
+_orig_decode_name = generic._decode_name
+_DELIMITER = re.compile(b"[" + re.escape(_misc.PDF_WHITESPACE + _misc.PDF_DELIMITERS) + b"]")
+_NON_WHITESPACE = re.compile(b"[^" + re.escape(_misc.PDF_WHITESPACE) + b"]")
+# bytes a name may hold as they are (no '#' escape, no byte that must be escaped)
+_NAME_PLAIN = bytes(
+    b
+    for b in range(0x21, 0x7F)
+    if b != 0x23 and b not in _misc.PDF_WHITESPACE and b not in _misc.PDF_DELIMITERS
+)
+_CHUNK = 64
+
+
+def read_until_delimiter(stream) -> bytes:
+    """pyHanko's read_until_delimiter: the bytes up to the next delimiter or whitespace, the
+    stream left at that byte (at the end of the stream if there is none)."""
+    start = stream.tell()
+    got = b""
+    while True:
+        chunk = stream.read(_CHUNK)
+        if not chunk:
+            return got
+        m = _DELIMITER.search(chunk)
+        if m is not None:
+            i = m.start()
+            stream.seek(start + len(got) + i)
+            return got + chunk[:i]
+        got += chunk
+
+
+def read_non_whitespace(stream, seek_back=False, allow_eof=False):
+    """pyHanko's read_non_whitespace; a comment, or the end of the stream, is left to it."""
+    tok = stream.read(1)
+    if tok and tok not in _misc.PDF_WHITESPACE and tok != b"%":
+        if seek_back:
+            stream.seek(-1, os.SEEK_CUR)
+        return tok
+    if tok:
+        stream.seek(-1, os.SEEK_CUR)
+    start = stream.tell()
+    skipped = 0
+    while True:
+        chunk = stream.read(_CHUNK)
+        m = _NON_WHITESPACE.search(chunk) if chunk else None
+        if m is not None:
+            i = m.start()
+            tok = chunk[i : i + 1]
+            if tok == b"%":
+                break
+            stream.seek(start + skipped + i + (0 if seek_back else 1))
+            return tok
+        if len(chunk) < _CHUNK:
+            break
+        skipped += len(chunk)
+    stream.seek(start)
+    return _orig_read_non_whitespace(stream, seek_back=seek_back, allow_eof=allow_eof)
+
+
+_orig_decode_pdfdoc = generic.decode_pdfdocencoding
+_PDFDOC = {i: c for i, c in enumerate(generic._pdfDocEncoding)}
+# the bytes PDFDocEncoding leaves undefined (pyHanko's table maps them to U+0000)
+_PDFDOC_UNDEFINED = re.compile(
+    b"[" + b"".join(re.escape(bytes((i,))) for i, c in _PDFDOC.items() if c == "\u0000") + b"]"
+)
+
+
+def decode_pdfdocencoding(byte_array) -> str:
+    """pyHanko's decode_pdfdocencoding: the same text, or the same error at the same byte."""
+    bad = _PDFDOC_UNDEFINED.search(byte_array)
+    if bad is not None:
+        raise UnicodeDecodeError(
+            "pdfdocencoding",
+            bytes((byte_array[bad.start()],)),
+            -1,
+            -1,
+            "does not exist in translation table",
+        )
+    return bytes(byte_array).decode("latin-1").translate(_PDFDOC)
+
+
+def _decode_name(name_bytes: bytes):
+    if not name_bytes.translate(None, _NAME_PLAIN):
+        return generic.NameObject("/" + name_bytes.decode("ascii"))
+    return _orig_decode_name(name_bytes)
+
+
+_orig_check_ess = _generic_cms.check_ess_certid
+_ess: dict[tuple[str, bytes, bytes], bool] = {}
+_ESS_MAX = 4096
+
+
+def check_ess_certid(cert, certid) -> bool:
+    """pyHanko's check_ess_certid, remembered per (certificate, ESSCertID) encoding."""
+    key = (type(certid).__name__, cert.dump(), certid.dump())
+    hit = _ess.get(key)
+    if hit is None:
+        hit = bool(_orig_check_ess(cert, certid))
+        if len(_ess) >= _ESS_MAX:
+            _ess.clear()
+        _ess[key] = hit
+    return hit
 
 
 _orig_extract = _generic_cms.extract_certificate_info
@@ -220,6 +343,11 @@ def fast_encoding():
 
 def install() -> None:
     generic.read_hex_string_from_stream = read_hex_string_from_stream
+    generic.read_until_delimiter = _misc.read_until_delimiter = read_until_delimiter
+    generic.read_non_whitespace = _misc.read_non_whitespace = read_non_whitespace
+    generic._decode_name = _decode_name
+    generic.decode_pdfdocencoding = decode_pdfdocencoding
+    _generic_cms.check_ess_certid = check_ess_certid
     _x509.NameTypeAndValue._ldap_string_prep = _ldap_string_prep
     _x509.Name.hashable = property(_name_hashable)
     _x509.Name.__eq__ = _name_eq
@@ -231,6 +359,11 @@ def install() -> None:
 
 def uninstall() -> None:
     generic.read_hex_string_from_stream = _orig_hex
+    generic.read_until_delimiter = _misc.read_until_delimiter = _orig_read_until_delimiter
+    generic.read_non_whitespace = _misc.read_non_whitespace = _orig_read_non_whitespace
+    generic._decode_name = _orig_decode_name
+    generic.decode_pdfdocencoding = _orig_decode_pdfdoc
+    _generic_cms.check_ess_certid = _orig_check_ess
     _x509.NameTypeAndValue._ldap_string_prep = _orig_prep
     _x509.Name.hashable = _orig_name_hashable
     _x509.Name.__eq__ = _orig_name_eq

@@ -9,6 +9,7 @@ order, one line per change of baseline; rules compare it whitespace-insensitivel
 
 from __future__ import annotations
 
+import codecs
 import io
 import re
 import sys
@@ -18,8 +19,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from pypdf import PdfReader
+from pypdf._codecs import _pdfdoc_encoding
 from pypdf._utils import WHITESPACES_AS_BYTES
-from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, StreamObject
+from pypdf.generic import (
+    ArrayObject,
+    ByteStringObject,
+    DictionaryObject,
+    IndirectObject,
+    StreamObject,
+)
 from pypdf.generic import _data_structures as _pypdf_structures
 from pypdf.generic._utils import create_string_object
 
@@ -44,7 +52,25 @@ def _read_hex_string(stream: Any, forced_encoding: Any = None) -> Any:
     data = read_hex_bytes(stream, WHITESPACES_AS_BYTES)
     if data is None:
         return _pypdf_read_hex(stream, forced_encoding)
+    if (
+        forced_encoding is None
+        and not data.startswith(_TEXT_MARKS)
+        and data[1:2] != b"\x00"
+        and _PDFDOC_UNDEFINED.search(data)
+    ):
+        # what create_string_object answers once its PDFDocEncoding decoding fails on the
+        # whole string (a signature's /Contents, ~24 KB of DER): said without decoding it
+        return ByteStringObject(data)
     return create_string_object(data, forced_encoding)
+
+
+# create_string_object reads strings starting so (or with NUL second) as Unicode first
+_TEXT_MARKS = (codecs.BOM_UTF8, codecs.BOM_UTF16_BE, codecs.BOM_UTF16_LE, b"\x00")
+_PDFDOC_UNDEFINED = re.compile(
+    b"["
+    + b"".join(re.escape(bytes((i,))) for i, c in enumerate(_pdfdoc_encoding) if c == "\u0000")
+    + b"]"
+)
 
 
 _pypdf_structures.read_hex_string_from_stream = _read_hex_string

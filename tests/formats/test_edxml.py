@@ -157,6 +157,27 @@ def test_round_trip_every_field():
     assert zipped_att.was_zipped and zipped_att.data == pkg.attachments[1].data
 
 
+def test_large_attachment_read_whole_in_every_base64_layout():
+    """An attachment over 1 MiB (its base64 text is freed from the tree before decoding and
+    decoded from the str as it is): one line, wrapped lines, blanks; cut short is refused."""
+    blob = random.Random(17).randbytes(900_000) + minimal_pdf(["Số: 1"])
+    pkg = make_document(attachments=[("lon.pdf", blob, "application/pdf")])
+    body = build_document(pkg)
+    assert parse(body).package.attachments[0].data == blob
+    one_line = base64.b64encode(blob)
+    assert one_line in body
+    for layout in (
+        b"\n".join(one_line[i : i + 76] for i in range(0, len(one_line), 76)),
+        b"\r\n".join(one_line[i : i + 64] for i in range(0, len(one_line), 64)),
+        b"  \n" + b" \t".join(one_line[i : i + 1000] for i in range(0, len(one_line), 1000)),
+    ):
+        result = parse(body.replace(one_line, layout))
+        assert result.ok, result.findings
+        assert result.package.attachments[0].data == blob
+    result = parse(body.replace(one_line, one_line[:-3]))
+    assert not result.ok and "EDXML_BAD_BASE64" in {f.code for f in result.findings}
+
+
 def test_round_trip_trace_timestamps_and_revoke():
     pkg = make_document(business=1)
     pkg.trace.append(

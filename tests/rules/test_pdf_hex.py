@@ -35,11 +35,30 @@ def _both(raw: bytes):
         b"<" + b"0a1b" * 20000 + b">",  # longer than one chunk
         b"<48ZZ>",  # not hex: pypdf's error
         b"<4865",  # never closed
+        b"<3082" + b"00" * 300 + b">",  # DER padded with zeros (a /Contents): bytes
+        b"<EFBBBF48C3A9>",  # UTF-8 with its mark
+        b"<4800650069>",  # NUL second: read as UTF-16
+        b"<48650069>",  # a NUL later: bytes
+        b"<487F65>",  # DEL, undefined in PDFDocEncoding: bytes
+        b"<48AD65>",
+        b"<48A065>",  # defined (non-breaking space): text
     ],
 )
 def test_the_fast_reader_answers_as_pypdf(raw):
     fast_and_slow = _both(raw)
     assert fast_and_slow[0] == fast_and_slow[1]
+
+
+def test_strings_of_every_byte_read_as_pypdf_reads_them():
+    """Text or bytes as pypdf decides (the fast reader skips the decoding of strings that
+    PDFDocEncoding cannot decode): each single byte, in each position."""
+    kinds = set()
+    for b in range(256):
+        for raw in (bytes((b,)), b"AB" + bytes((b,)), bytes((b,)) + b"AB", b"A" + bytes((b,))):
+            fast, slow = _both(b"<" + raw.hex().encode() + b">")[::-1]
+            assert fast == slow, raw
+            kinds.add(fast[0])
+    assert kinds == {"TextStringObject", "ByteStringObject"}
 
 
 def test_signed_documents_read_the_same(pki):
