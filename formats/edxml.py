@@ -30,10 +30,12 @@ import hashlib
 import io
 import mimetypes
 import re
+import secrets
 import threading
 import unicodedata
 import zipfile
 import zlib
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 
@@ -175,6 +177,17 @@ def _parser(huge: bool, recover: bool = False) -> etree.XMLParser:
 def parse(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ParseResult:
     """Read an edXML document package or status package. Never raises."""
     try:
+        lifted = _Lifted.of(data, max_bytes)
+        if lifted is not None:
+            token = _LIFTED.set(lifted)
+            try:
+                result = _parse(lifted.body, max_bytes)
+            finally:
+                _LIFTED.reset(token)
+            # Anything unusual (a payload-like text in a comment, a refusal whose message
+            # should quote the package as sent): read the package as sent instead.
+            if result.package is not None and lifted.all_taken():
+                return result
         return _parse(data, max_bytes)
     except Exception as exc:  # noqa: BLE001 - the contract is "never raise"; say what happened
         return ParseResult(
@@ -182,6 +195,65 @@ def parse(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ParseResult:
             # A bug of ours, not the sender's: the message says so (tests look for it).
             [Finding.error(NOT_WELL_FORMED, "/", f"internal error reading the package: {exc!r}")],
         )
+
+
+_LIFT_FROM = 4 << 20  # bodies at least this large have their big attachments lifted
+_LIFT_AT_LEAST = 1 << 20  # base64 texts at least this long are lifted
+_PAYLOAD = re.compile(
+    rb"<((?:[A-Za-z_][A-Za-z0-9_.-]*:)?(?:ContentTransferEncoded|AttachmentData))>"
+    rb"([A-Za-z0-9+/=\r\n\t ]{%d,})</\1>" % _LIFT_AT_LEAST
+)
+_LIFTED: ContextVar[_Lifted | None] = ContextVar("axis_edxml_lifted", default=None)
+
+
+class _Lifted:
+    """The base64 of a large package's attachments, lifted out before libxml2 parses it.
+
+    Parsed whole, a 45 MB PDF's base64 was held three times at once: in the body as sent, in
+    libxml2's tree, and as the str lxml hands out, beside the decoded file (issue 17, memory).
+    Lifted, the tree holds a short placeholder instead and the attachment is decoded straight
+    from the body (a memoryview, no copy). Only plain base64 between the element's own tags is
+    lifted; the package is read as sent where anything else happened (see `parse`)."""
+
+    def __init__(self, data: bytes, spans: list[tuple[int, int]]) -> None:
+        self.tag = f"axis-lifted-{secrets.token_hex(8)}-"  # '-' is not base64: never decodes
+        self.data = memoryview(data)
+        self.spans = spans
+        self.taken: set[int] = set()
+        pieces, at = [], 0
+        for n, (start, end) in enumerate(spans):
+            pieces += [data[at:start], f"{self.tag}{n}".encode()]
+            at = end
+        pieces.append(data[at:])
+        self.body = b"".join(pieces)
+
+    @classmethod
+    def of(cls, data: bytes, max_bytes: int) -> _Lifted | None:
+        if not isinstance(data, bytes) or not _LIFT_FROM <= len(data) <= max_bytes:
+            return None
+        spans = []
+        for m in _PAYLOAD.finditer(data):
+            start, end = m.span(2)
+            while start < end and data[start] in _B64_WHITESPACE:
+                start += 1
+            while end > start and data[end - 1] in _B64_WHITESPACE:
+                end -= 1
+            spans.append((start, end))
+        return cls(data, spans) if spans else None
+
+    def take(self, text: str) -> memoryview | None:
+        """The lifted base64 a placeholder stands for (each is read once)."""
+        if not text.startswith(self.tag):
+            return None
+        n = int(text[len(self.tag) :])
+        if n in self.taken:
+            return None
+        self.taken.add(n)
+        start, end = self.spans[n]
+        return self.data[start:end]
+
+    def all_taken(self) -> bool:
+        return len(self.taken) == len(self.spans)
 
 
 def _parse(data: bytes, max_bytes: int) -> ParseResult:
@@ -954,6 +1026,14 @@ class _DocumentReader(_Reader):
         field_name = "AttachmentData" if nonstandard else "ContentTransferEncoded"
         encoded_el = _first(k, field_name)
         encoded = encoded_el.text if encoded_el is not None else None
+        lifted, source = _LIFTED.get(), None
+        if lifted is not None and encoded and (source := lifted.take(encoded)) is not None:
+            data = _b64strict(source)
+            if data is None:  # wrapped lines: one copy without them
+                data = _b64decode(str(source, "ascii"))
+            if data is None:  # not base64 after all: say so as for any other package
+                encoded = str(source, "ascii")
+            source.release()
         if encoded_el is not None and encoded and len(encoded) > _FREE_TEXT_AT:
             # The tree is this parse's own and nothing reads this text again: free libxml2's
             # copy of a large base64 now, before it is decoded (issue 17: 60 MB less at the
@@ -963,7 +1043,8 @@ class _DocumentReader(_Reader):
         if not encoded or not encoded.strip():
             self.error(MISSING_ELEMENT, enc_path, f"<{field_name}> is empty or missing")
             return None
-        data = _b64decode(encoded)
+        if source is None:
+            data = _b64decode(encoded)
         if data is None:
             what = f"attachment {name or content_id!r}"
             if len(encoded.encode("ascii", "replace").translate(None, _B64_WHITESPACE)) % 4:
