@@ -10,7 +10,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import aliased
 
-from axis.adapters.tables import Agency, Delivery, Message, TimelineEvent
+from axis.adapters.tables import Agency, Delivery, Document, Message, TimelineEvent
 from axis.domain import VIETNAM, Forbidden, Principal, Rejected, show_time
 from axis.service import inbox
 from axis.service.context import Hub
@@ -195,7 +195,10 @@ def document(hub: Hub, principal: Principal, message_id: str) -> dict:
     report = inbox.report(hub, principal, message_id)
     timeline = inbox.timeline(hub, principal, message_id)
     codes = [msg.sender_code, *[line["agency"] for line in timeline["recipients"]]]
+    with hub.db.read() as session:
+        record = session.get(Document, msg.document_id)
     return {
+        "revoked": bool(record is not None and record.revoked),
         "message": msg,
         "package": parsed,
         "report": report,

@@ -220,7 +220,37 @@ def test_the_journeys(hub, chromium, pki, tmp_path):
     assert "/documents/" in leader.url and "done=sent" in leader.url
     signed_sig = leader.locator("#signatures .sig").first
     assert signed_sig.get_attribute("data-verdict") == "passed"
+    signed_id = leader.url.split("/documents/")[1].split("?")[0]
     ctx_l.close()
+
+    # 4b. Clerk A revokes that document: the form, the check (nothing sent yet), the
+    # confirmation; B receives the revoke and accepts it (15); A's timeline shows 13, 15.
+    a.goto(f"{live.url}/documents/{signed_id}")
+    a.click("#change-revoke")
+    visits.check(a)
+    a.click("#check")  # no reason given: the browser asks for it (required), nothing posted
+    assert "/change/revoke" in a.url and a.locator("#check-result").count() == 0
+    a.fill("#reason", "Ban hành nhầm đối tượng")
+    a.click("#check")
+    visits.check(a)
+    assert "Không có lỗi" in a.inner_text("#check-verdict")
+    b.goto(f"{live.url}/inbox")
+    assert "Thu hồi" not in b.inner_text("#inbox")  # checked, not sent
+    a.click("#confirm")
+    assert "done=revoke" in a.url
+    assert "Đã gửi đề nghị thu hồi" in a.inner_text("#done")
+    b.goto(f"{live.url}/inbox")
+    b.click('#inbox tr:has(span.badge:text("Thu hồi")) a')
+    assert "Ban hành nhầm đối tượng" in b.inner_text("#business-reason")
+    b.select_option("#status-code", "15")
+    b.click("#send-status")
+    assert "done=15" in b.url
+    a.goto(f"{live.url}/documents/{signed_id}")
+    assert a.locator("#revoked").count() == 1 and a.locator("#changes").count() == 0
+    codes = a.locator(f'#timeline tr[data-recipient="{B}"] li').evaluate_all(
+        "els => els.map(e => e.dataset.code)"
+    )
+    assert codes[-2:] == ["13", "15"]
 
     # 5. The archivist finds the record without diacritics, opens it, exports a BagIt zip.
     ctx_r, r = _sign_in(chromium, live, people, "archivist", visits)
