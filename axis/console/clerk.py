@@ -29,6 +29,7 @@ from axis.service import agencies, compose, drafts, mailbox, messages, statuses,
 from axis.service.context import Hub
 from formats.findings import has_errors
 from formats.model import StaffInfo
+from formats.rules.doctypes import TYPE_NAMES
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 Session = Annotated[users.SessionView, Depends(current)]
@@ -53,6 +54,7 @@ async def inbox_page(request: Request, me: Session) -> Response:
         end=p.get("to", ""),
         state=p.get("state", ""),
         text=p.get("q", "")[:200],
+        type_name=p.get("type", "")[:100],
         page=int(page) if page.isdigit() else 1,
     )
     result = await run_in_threadpool(mailbox.received, hub_of(request), principal, filters)
@@ -63,6 +65,7 @@ async def inbox_page(request: Request, me: Session) -> Response:
         result=result,
         f=filters,
         states=mailbox.STATES,
+        types=TYPE_NAMES,
         request_query=f"{keep}&" if keep else "",
     )
 
@@ -70,8 +73,11 @@ async def inbox_page(request: Request, me: Session) -> Response:
 @router.get("/sent")
 async def sent_page(request: Request, me: Session) -> Response:
     principal = _me(me)
-    docs = await run_in_threadpool(mailbox.sent, hub_of(request), principal)
-    return render(request, "sent.html", docs=docs)
+    type_name = request.query_params.get("type", "")[:100]
+    docs = await run_in_threadpool(
+        lambda: mailbox.sent(hub_of(request), principal, type_name=type_name)
+    )
+    return render(request, "sent.html", docs=docs, types=TYPE_NAMES, type_name=type_name)
 
 
 @router.get("/documents/{message_id}")

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from sqlalchemy import func, select, update
+from sqlalchemy import exists, func, select, update
 
+from archive.catalog import records
 from archive.store import StoreError
+from archive.textfold import fold
 from axis.adapters.tables import Delivery, Message, TimelineEvent
 from axis.domain import (
     Forbidden,
@@ -20,6 +22,7 @@ from axis.service import push
 from axis.service.context import Hub
 from axis.service.failures import store_failed
 from formats.model import STATUS_CODES
+from formats.rules.doctypes import spellings
 
 BUSINESS_NAMES = {0: "new", 1: "revoke", 2: "update", 3: "replace"}
 
@@ -287,6 +290,14 @@ def holders(hub: Hub, message_id: str, agencies: Collection[str]) -> list[str]:
     return [*recipients, *([sender] if sender in agencies and sender not in recipients else [])]
 
 
+def of_type(type_name: str):  # noqa: ANN201 - an SQL condition on Message
+    """Messages whose document is of this type (its TypeName, or another name systems send
+    for it), as the archive's catalog records it for every accepted document (type_key is
+    indexed by message id, so this is a lookup per message, no parsing)."""
+    keys = {fold(name.strip()) for name in spellings(type_name.strip())}
+    return exists().where(records.c.message_id == Message.id, records.c.type_key.in_(keys))
+
+
 def sent_states(
     hub: Hub,
     senders: Collection[str],
@@ -294,6 +305,7 @@ def sent_states(
     message_id: str | None = None,
     kind: str | None = "edoc",
     limit: int = 200,
+    type_name: str = "",
 ) -> list[dict]:
     """Messages these agencies sent (the newest first, or the one named), one row per recipient:
     delivered, fetched, acknowledged, and the latest status the recipient reported."""
@@ -301,6 +313,8 @@ def sent_states(
         return []
     with hub.db.read() as session:
         q = select(Message).where(Message.sender_code.in_(list(senders)))
+        if type_name:
+            q = q.where(of_type(type_name))
         if message_id is not None:
             q = q.where(Message.id == message_id)
         elif kind is not None:

@@ -128,3 +128,48 @@ def test_odd_paths_are_pages_not_json(people, sent):
         r = c.get(path)
         assert r.status_code == 404 and r.headers["content-type"].startswith("text/html"), path
         assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
+
+
+def test_inbox_and_sent_filter_by_document_type(people):
+    """The type as the sender wrote it (or another name systems use for it) filters the
+    inbox of the recipient and the sent page of the sender; agency isolation holds."""
+    from formats.model import DocumentType
+
+    sent = {}
+    with people.live.client(people.keys[A]) as api:
+        for number, notation, type_name in (
+            ("31", "QĐ-UBND", "Quyết định"),
+            ("32", "UBND-VP", "Công văn"),
+            ("33", "SY-UBND", "Sao y bản chính"),
+        ):
+            pkg = make_document(
+                sender=A,
+                recipients=[C],
+                number=number,
+                notation=notation,
+                subject=f"Văn bản số {number}",
+                document_type=DocumentType(type="1", type_name=type_name),
+            )
+            r = api.post("/v1/messages", content=build_document(pkg), headers=XML)
+            assert r.status_code == 202, r.text
+            sent[number] = r.json()["id"]
+    c = people.client("clerk.c")
+
+    def listed(client, path: str, type_name: str) -> set[str]:
+        r = client.get(path, params={"type": type_name})
+        assert r.status_code == 200, r.text
+        return {n for n, mid in sent.items() if f'data-id="{mid}"' in r.text}
+
+    assert listed(c, "/inbox", "") == {"31", "32", "33"}
+    assert listed(c, "/inbox", "Quyết định") == {"31"}
+    assert listed(c, "/inbox", "Công văn") == {"32"}
+    assert listed(c, "/inbox", "Sao y") == {"33"}  # "Sao y bản chính" is the same type
+    assert listed(c, "/inbox", "Thông báo") == set()
+    assert "<option selected>Công văn</option>" in c.get("/inbox", params={"type": "Công văn"}).text
+    a = people.client("clerk.a")
+    assert listed(a, "/sent", "Công văn") == {"32"}
+    assert listed(a, "/sent", "") == {"31", "32", "33"}
+    # Another agency's documents of that type are not in B's inbox.
+    assert listed(people.client("clerk.b"), "/inbox", "Quyết định") == set()
+    r = c.get("/inbox", params={"type": "<script>"})
+    assert r.status_code == 422 and "Loại văn bản: chọn trong danh sách" in r.text
