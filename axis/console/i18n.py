@@ -113,6 +113,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "invalid": ("Không hợp lệ", "Not valid"),
     "undetermined": ("Chưa xác định", "Undetermined"),
     "sent_ok": ("Đã gửi văn bản", "The document was sent"),
+    "actions": ("Thao tác", "Actions"),
     "changes": ("Thu hồi, cập nhật, thay thế", "Revoke, update, replace"),
     "change:revoke": ("Thu hồi văn bản", "Revoke the document"),
     "change:update": ("Cập nhật văn bản", "Update the document"),
