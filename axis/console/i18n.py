@@ -113,6 +113,15 @@ WORDS: dict[str, tuple[str, str]] = {
     "invalid": ("Không hợp lệ", "Not valid"),
     "undetermined": ("Chưa xác định", "Undetermined"),
     "sent_ok": ("Đã gửi văn bản", "The document was sent"),
+    "preview": ("Xem trước chữ ký", "Preview of the signature"),
+    "page": ("trang", "page"),
+    "stamp_where": (
+        "Chữ ký số của lãnh đạo sẽ hiện ở đây, như Nghị định 30/2020 quy định: trang cuối, bên"
+        " phải, dưới nội dung — chức vụ, hình chữ ký, họ và tên. Bản xem trước này chưa được ký.",
+        "The leader's signature will appear here, as Decree 30/2020 places it: the last page,"
+        " on the right, below the text — position, signature image, full name. This preview"
+        " is not signed.",
+    ),
     "actions": ("Thao tác", "Actions"),
     "changes": ("Thu hồi, cập nhật, thay thế", "Revoke, update, replace"),
     "change:revoke": ("Thu hồi văn bản", "Revoke the document"),

@@ -171,6 +171,27 @@ def sign_and_send(hub: Hub, user: UserView, draft_id: int, code: str = "") -> Re
     return receipt
 
 
+def preview(hub: Hub, user: UserView, draft_id: int) -> tuple[str, bytes, int]:
+    """The draft's PDF with this leader's visible stamp where signing will put it (Decree 30:
+    the last page, right, above the bottom margin), unsigned; and that page (0-based)."""
+    if user.role != "leader":
+        raise Forbidden("only leaders sign", code="ROLE_NOT_LEADER")
+    if not user.signer_id:
+        raise Rejected(
+            "Tài khoản lãnh đạo chưa gắn khóa ký (axis user add … --signer ID)."
+            " (No signing key is set for this leader.)",
+            code="LEADER_NO_SIGNER",
+        )
+    with hub.db.read() as session:
+        draft = _mine(session, user, draft_id, "awaiting")
+        if draft.leader_id != user.id:
+            raise NotFound("no such draft", code="DRAFT_NOT_FOUND")
+        fields, name, pdf = dict(draft.fields), draft.pdf_name, draft.pdf
+    number = f"{fields.get('number', '')}/{fields.get('notation', '')}"
+    stamped, page = signers.preview(hub.signers, user.signer_id, pdf, number=number)
+    return name, stamped, page
+
+
 def refuse(hub: Hub, user: UserView, draft_id: int, note: str) -> None:
     with hub.db.read() as session:
         draft = _mine(session, user, draft_id, "awaiting")

@@ -88,6 +88,29 @@ class Visits:
         self.problems.setdefault("checked:" + "/" + path, [])
 
 
+def _render(pdf: bytes, stem) -> object:  # noqa: ANN001
+    """Page 1 as pixels (poppler's pdftoppm, greyscale, 50 dpi); the drafts here have one."""
+    import subprocess
+
+    from PIL import Image
+
+    stem.with_suffix(".pdf").write_bytes(pdf)
+    subprocess.run(
+        ["pdftoppm", "-r", "50", "-gray", "-png", "-singlefile",
+         str(stem.with_suffix(".pdf")), str(stem)],
+        check=True,
+    )  # fmt: skip
+    return Image.open(stem.with_suffix(".png")).convert("L")
+
+
+def _changed_box(one, other):  # noqa: ANN001, ANN202
+    """Where two renderings of a page differ visibly (left, top, right, bottom), or None."""
+    from PIL import ImageChops
+
+    assert one.size == other.size
+    return ImageChops.difference(one, other).point(lambda v: 255 if v > 48 else 0).getbbox()
+
+
 def _sign_in(browser, live: LiveHub, people: People, name: str, visits: Visits, uri: str = ""):  # noqa: ANN202, E501
     context = browser.new_context(accept_downloads=True)
     page = context.new_page()
@@ -223,11 +246,34 @@ def test_the_journeys(hub, chromium, pki, tmp_path):
     ctx_l, leader = _sign_in(chromium, live, people, "leader.a", visits, totp)
     assert "/drafts" in leader.url
     visits.check(leader)
-    leader.fill("#drafts tr[data-draft] input[name=code]", totp_code(totp))  # again, to sign
-    leader.click("#drafts tr[data-draft] button.sign")
+    # The preview: the draft with the stamp drawn where signing puts it, not signed.
+    leader.click("#drafts tr[data-draft] a.preview")
+    visits.check(leader)
+    assert "Nghị định 30" in leader.inner_text("#stamp-where")
+    src = leader.get_attribute("#preview", "src")
+    assert src.endswith("#page=1")
+    preview = leader.request.get(live.url + src.split("#")[0])
+    assert preview.headers["content-type"] == "application/pdf"
+    assert "frame-ancestors 'self'" in preview.headers["content-security-policy"]
+    preview_pdf = preview.body()
+    assert b"/ByteRange" not in preview_pdf  # a picture of a signature, not one
+    leader.fill("#code", totp_code(totp))  # again, to sign
+    leader.click("#sign")
     assert "/documents/" in leader.url and "done=sent" in leader.url
     signed_sig = leader.locator("#signatures .sig").first
     assert signed_sig.get_attribute("data-verdict") == "passed"
+    signed_pdf = leader.request.get(leader.url.split("?")[0] + "/files/1").body()
+    # The signed page looks like the preview: the stamp is where the leader saw it.
+    draft_png, preview_png, signed_png = (
+        _render(pdf, tmp_path / name)
+        for pdf, name in ((make_pdf(), "draft"), (preview_pdf, "preview"), (signed_pdf, "signed"))
+    )
+    drawn = _changed_box(draft_png, preview_png)
+    print("stamp preview: drawn in", drawn, "of", draft_png.size)
+    width, height = draft_png.size
+    # Decree 30: on the right, above the bottom margin, under the text.
+    assert drawn is not None and drawn[0] > width / 2 and drawn[1] > height / 2, drawn
+    assert _changed_box(preview_png, signed_png) is None, "the signed stamp is not as previewed"
     signed_id = leader.url.split("/documents/")[1].split("?")[0]
     ctx_l.close()
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import pytest
 
@@ -173,3 +174,37 @@ def test_inbox_and_sent_filter_by_document_type(people):
     assert listed(people.client("clerk.b"), "/inbox", "Quyết định") == set()
     r = c.get("/inbox", params={"type": "<script>"})
     assert r.status_code == 422 and "Loại văn bản: chọn trong danh sách" in r.text
+
+
+def test_the_stamp_preview_is_the_leaders_own(people):
+    """Only the leader a draft is put before previews its stamp; a leader without a key is
+    told why on the draft's page (the signing itself is in test_journeys)."""
+    from tests.factories import minimal_pdf
+
+    people.add("leader.a", "leader", A)
+    a = people.client("clerk.a")
+    r = a.post(
+        "/compose",
+        data={
+            "csrf": csrf_of(a.get("/compose").text),
+            "action": "draft",
+            "recipients": B,
+            "number": "5",
+            "notation": "QĐ-UBND",
+            "subject": "Dự thảo",
+            "leader": "leader.a",
+        },
+        files={"main": ("du-thao.pdf", minimal_pdf(), "application/pdf")},
+    )
+    assert r.status_code == 303, r.text
+    [draft] = re.findall(r'data-draft="(\d+)"', people.client("leader.a").get("/drafts").text)
+    r = a.get(f"/drafts/{draft}/preview")
+    assert r.status_code == 403 and "ROLE_NOT_ALLOWED" in r.text
+    leader = people.client("leader.a")
+    r = leader.get(f"/drafts/{draft}/preview")
+    assert r.status_code == 422 and "chưa gắn khóa ký" in r.text
+    page = leader.get(f"/drafts/{draft}")
+    assert page.status_code == 200 and 'id="preview-problem"' in page.text
+    assert "LEADER_NO_SIGNER" in page.text and 'id="sign"' in page.text
+    people.add("leader.b", "leader", B)
+    assert people.client("leader.b").get(f"/drafts/{draft}").status_code == 404
