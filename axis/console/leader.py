@@ -47,6 +47,17 @@ async def draft_pdf(request: Request, draft_id: str, me: Session) -> Response:
     return Response(pdf, media_type="application/pdf", headers=headers)
 
 
+@router.get("/drafts/{draft_id}/files/{index}")
+async def draft_file(request: Request, draft_id: str, index: str, me: Session) -> Response:
+    """An attachment of a draft: a download, never shown in the page."""
+    need(me, "clerk", "leader")
+    name, data = await run_in_threadpool(
+        drafts.file_of, hub_of(request), me.user, _id(draft_id), _id(index)
+    )
+    headers = {"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"}
+    return Response(data, media_type="application/octet-stream", headers=headers)
+
+
 @router.get("/drafts/{draft_id}/preview")
 async def draft_preview(request: Request, draft_id: str, me: Session) -> Response:
     """The draft with the leader's stamp drawn where signing puts it, not signed; the viewer

@@ -240,6 +240,8 @@ def test_the_journeys(hub, chromium, pki, tmp_path):
     a.set_input_files(
         "#main-pdf", {"name": "du-thao.pdf", "mimeType": "application/pdf", "buffer": make_pdf()}
     )
+    annex = {"name": "phu-luc.xlsx", "mimeType": "application/octet-stream", "buffer": b"PK\x03"}
+    a.set_input_files("#attachments", annex)
     a.select_option("#leader", "leader.a")
     a.click("#submit-draft")
     assert "/drafts" in a.url
@@ -250,6 +252,7 @@ def test_the_journeys(hub, chromium, pki, tmp_path):
     leader.click("#drafts tr[data-draft] a.preview")
     visits.check(leader)
     assert "Nghị định 30" in leader.inner_text("#stamp-where")
+    assert leader.inner_text("#draft-files") == "du-thao.pdf\nphu-luc.xlsx"  # the attachment too
     src = leader.get_attribute("#preview", "src")
     assert "#page=1&" in src
     preview = leader.request.get(live.url + src.split("#")[0])
@@ -263,6 +266,9 @@ def test_the_journeys(hub, chromium, pki, tmp_path):
     signed_sig = leader.locator("#signatures .sig").first
     assert signed_sig.get_attribute("data-verdict") == "passed"
     signed_pdf = leader.request.get(leader.url.split("?")[0] + "/files/1").body()
+    sent_annex = leader.request.get(leader.url.split("?")[0] + "/files/2")
+    assert sent_annex.body() == b"PK\x03"  # sent with the signed PDF
+    assert "phu-luc.xlsx" in sent_annex.headers["content-disposition"]
     # The signed page looks like the preview: the stamp is where the leader saw it.
     draft_png, preview_png, signed_png = (
         _render(pdf, tmp_path / name)

@@ -178,7 +178,8 @@ def test_inbox_and_sent_filter_by_document_type(people):
 
 def test_the_stamp_preview_is_the_leaders_own(people):
     """Only the leader a draft is put before previews its stamp; a leader without a key is
-    told why on the draft's page (the signing itself is in test_journeys)."""
+    told why on the draft's page; the draft's attachments are downloads for its clerk and its
+    leader (the signing itself is in test_journeys)."""
     from tests.factories import minimal_pdf
 
     people.add("leader.a", "leader", A)
@@ -194,10 +195,23 @@ def test_the_stamp_preview_is_the_leaders_own(people):
             "subject": "Dự thảo",
             "leader": "leader.a",
         },
-        files={"main": ("du-thao.pdf", minimal_pdf(), "application/pdf")},
+        files=[
+            ("main", ("du-thao.pdf", minimal_pdf(), "application/pdf")),
+            ("attachments", ("../=phu luc.csv", b"=1+1\n", "text/csv")),
+        ],
     )
     assert r.status_code == 303, r.text
     [draft] = re.findall(r'data-draft="(\d+)"', people.client("leader.a").get("/drafts").text)
+    # The attachment waits with the draft: a download for its clerk and its leader only.
+    for client in (a, people.client("leader.a")):
+        r = client.get(f"/drafts/{draft}/files/1")
+        assert r.status_code == 200 and r.content == b"=1+1\n"
+        assert r.headers["content-disposition"] == "attachment; filename*=UTF-8''%3Dphu%20luc.csv"
+        assert r.headers["content-type"] == "application/octet-stream"
+    assert a.get(f"/drafts/{draft}/files/2").status_code == 404
+    people.add("clerk.a2", "clerk", A)
+    assert people.client("clerk.a2").get(f"/drafts/{draft}/files/1").status_code == 404
+    assert people.client("clerk.b").get(f"/drafts/{draft}/files/1").status_code == 404
     r = a.get(f"/drafts/{draft}/preview")
     assert r.status_code == 403 and "ROLE_NOT_ALLOWED" in r.text
     leader = people.client("leader.a")

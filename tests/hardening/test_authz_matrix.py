@@ -198,6 +198,7 @@ CONSOLE: dict[tuple[str, str], tuple] = {
     ("GET", "/documents/{message_id}/files/{index}"): (303,) * 11,
     ("GET", "/drafts"): (303,) * 11,
     ("GET", "/drafts/{draft_id}"): (303,) * 11,
+    ("GET", "/drafts/{draft_id}/files/{index}"): (303,) * 11,
     ("GET", "/drafts/{draft_id}/pdf"): (303,) * 11,
     ("GET", "/drafts/{draft_id}/preview"): (303,) * 11,
     ("GET", "/inbox"): (303,) * 11,
