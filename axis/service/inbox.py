@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import func, select, update
 
 from archive.catalog import records
 from archive.store import StoreError
@@ -292,10 +292,14 @@ def holders(hub: Hub, message_id: str, agencies: Collection[str]) -> list[str]:
 
 def of_type(type_name: str):  # noqa: ANN201 - an SQL condition on Message
     """Messages whose document is of this type (its TypeName, or another name systems send
-    for it), as the archive's catalog records it for every accepted document (type_key is
-    indexed by message id, so this is a lookup per message, no parsing)."""
+    for it), as the archive's catalog records it for every accepted document (archive_records
+    is unique by message id: a lookup per message, no parsing)."""
     keys = {fold(name.strip()) for name in spellings(type_name.strip())}
-    return exists().where(records.c.message_id == Message.id, records.c.type_key.in_(keys))
+    # A correlated scalar subquery, not EXISTS: PostgreSQL turns EXISTS into a semi-join over
+    # every record of the type and sorts them all (100 ms at 500 documents, growing); this
+    # stays a per-row index lookup while the inbox's newest-first index scan fills a page.
+    key = select(records.c.type_key).where(records.c.message_id == Message.id)
+    return key.scalar_subquery().in_(keys)
 
 
 def sent_states(
