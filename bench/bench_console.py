@@ -192,6 +192,9 @@ def main() -> None:
             ("inbox, words 'kế hoạch'", b, "/inbox?q=k%E1%BA%BF+ho%E1%BA%A1ch"),
             ("inbox, overdue", b, "/inbox?state=overdue"),
             ("inbox, sender + dates", b, "/inbox?sender=V%C4%83n+ph%C3%B2ng&from=2020-01-01"),
+            # every document is a Quyết định: a full page; no Công văn: every row looked at
+            ("inbox, type 'Quyết định'", b, "/inbox?type=Quy%E1%BA%BFt+%C4%91%E1%BB%8Bnh"),
+            ("inbox, type 'Công văn' (none)", b, "/inbox?type=C%C3%B4ng+v%C4%83n"),
             ("archive search 'ke hoach'", r, "/archive?q=ke+hoach"),
             (
                 "archive search 'kế hoạch' + agency",

@@ -452,6 +452,23 @@ def _stamp_and_box(
     return style, box, page
 
 
+def stamp_preview(data: bytes, appearance: Appearance) -> tuple[bytes, int]:
+    """The PDF with the visible stamp drawn where `sign_pdf` puts it (the same box, style and
+    page), and that page (0-based): what a leader sees before signing. Nothing is signed: the
+    stamp is plain page content added as an incremental update, the time is now."""
+    writer, pages = _open(data)
+    now = datetime.now(VN_TZ).replace(microsecond=0)
+    style, box, page = _stamp_and_box(appearance, writer.prev, pages, now)
+    if style is None or box is None:
+        return data, max(len(pages) - 1, 0)
+    x1, y1, x2, y2 = (int(v) for v in box)  # as the signature field's box is given
+    stamp = style.create_stamp(writer, layout.BoxConstraints(width=x2 - x1, height=y2 - y1), {})
+    stamp.apply(page, x1, y1)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue(), page
+
+
 # -- signing -------------------------------------------------------------------------------
 
 

@@ -79,3 +79,16 @@ class Draft(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     message_id: Mapped[str | None] = mapped_column(String(32))  # once sent
+
+
+class DraftFile(Base):
+    """An attachment of a draft awaiting a leader (the main PDF is the draft's own `pdf`):
+    sent with it, in this order, once the leader signs."""
+
+    __tablename__ = "console_draft_files"
+
+    id: Mapped[int] = mapped_column(_ID, primary_key=True, autoincrement=True)
+    draft_id: Mapped[int] = mapped_column(ForeignKey("console_drafts.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(255))
+    data: Mapped[bytes] = mapped_column(LargeBinary)

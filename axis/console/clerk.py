@@ -29,11 +29,13 @@ from axis.service import agencies, compose, drafts, mailbox, messages, statuses,
 from axis.service.context import Hub
 from formats.findings import has_errors
 from formats.model import StaffInfo
+from formats.rules.doctypes import TYPE_NAMES
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 Session = Annotated[users.SessionView, Depends(current)]
 AGENCY_ROLES = ("clerk", "leader")
 STATUS_CHOICES = ("02", "03", "04", "05", "06")
+RECALL_ANSWERS = ("15", "16")  # a recipient's answer to a revoke or an update
 
 
 def _me(view: users.SessionView):  # noqa: ANN202
@@ -52,6 +54,7 @@ async def inbox_page(request: Request, me: Session) -> Response:
         end=p.get("to", ""),
         state=p.get("state", ""),
         text=p.get("q", "")[:200],
+        type_name=p.get("type", "")[:100],
         page=int(page) if page.isdigit() else 1,
     )
     result = await run_in_threadpool(mailbox.received, hub_of(request), principal, filters)
@@ -62,6 +65,7 @@ async def inbox_page(request: Request, me: Session) -> Response:
         result=result,
         f=filters,
         states=mailbox.STATES,
+        types=TYPE_NAMES,
         request_query=f"{keep}&" if keep else "",
     )
 
@@ -69,8 +73,11 @@ async def inbox_page(request: Request, me: Session) -> Response:
 @router.get("/sent")
 async def sent_page(request: Request, me: Session) -> Response:
     principal = _me(me)
-    docs = await run_in_threadpool(mailbox.sent, hub_of(request), principal)
-    return render(request, "sent.html", docs=docs)
+    type_name = request.query_params.get("type", "")[:100]
+    docs = await run_in_threadpool(
+        lambda: mailbox.sent(hub_of(request), principal, type_name=type_name)
+    )
+    return render(request, "sent.html", docs=docs, types=TYPE_NAMES, type_name=type_name)
 
 
 @router.get("/documents/{message_id}")
@@ -95,7 +102,9 @@ async def document_page(request: Request, message_id: str, me: Session) -> Respo
         mine=mine,
         main_is_pdf=bool(atts := getattr(doc["package"], "attachments", None))
         and atts[0].data.startswith(b"%PDF-"),
-        choices=STATUS_CHOICES,
+        choices=(RECALL_ANSWERS if doc["package"].business.doc_type in (1, 2) else ())
+        + STATUS_CHOICES,
+        business=compose.CHANGE_NAMES.get(int(doc["package"].business.doc_type), "new"),
         done=request.query_params.get("done", ""),
     )
 
@@ -139,9 +148,10 @@ async def send_status(request: Request, message_id: str, me: Session) -> Respons
     form = await read_form(request, me.csrf)
     code = str(form.get("code", ""))
     note = str(form.get("note", "")).strip()[:2000]
-    if code not in STATUS_CHOICES:
+    if code not in STATUS_CHOICES + RECALL_ANSWERS:
         raise Rejected(
-            "Trạng thái: chọn một trạng thái trong danh sách (02–06).", code="STATUS_CODE_INVALID"
+            "Trạng thái: chọn một trạng thái trong danh sách (02–06, 15, 16).",
+            code="STATUS_CODE_INVALID",
         )
     staff = StaffInfo(staff=me.user.full_name or me.user.name)
     await run_in_threadpool(
@@ -227,6 +237,88 @@ async def compose_post(request: Request, me: Session) -> Response:
     return render(
         request,
         "compose.html",
+        checked=True,
+        draft_id=draft_id,
+        findings=findings,
+        blocked=has_errors(findings),
+        pdfs=pdfs,
+        **context,
+    )
+
+
+def _change_kind(kind: str) -> str:
+    if kind not in compose.CHANGES:
+        raise NotFound("Không có thao tác này. (No such action.)", code="CHANGE_UNKNOWN")
+    return kind
+
+
+def _change_start(orig: compose.Original, kind: str) -> compose.ComposeForm:
+    """The form a change starts from: the original's envelope; a replacement needs a number
+    and a date of its own."""
+    form = compose.form_of(orig.package)
+    if kind == "replace":
+        form.number, form.date = "", ""
+    return form
+
+
+@router.get("/documents/{message_id}/change/{kind}")
+async def change_page(request: Request, message_id: str, kind: str, me: Session) -> Response:
+    """Revoke, update or replace a document this agency sent: the form (step 1 of 2)."""
+    principal = _me(me)
+    kind = _change_kind(kind)
+    orig = await run_in_threadpool(compose.original, hub_of(request), principal, message_id)
+    return render(
+        request,
+        "change.html",
+        kind=kind,
+        orig=orig,
+        form=_change_start(orig, kind),
+        reason="",
+    )
+
+
+@router.post("/documents/{message_id}/change/{kind}")
+async def change_post(request: Request, message_id: str, kind: str, me: Session) -> Response:
+    """Step 2: `check` builds the package and shows what the hub would say (nothing sent,
+    the package kept as checked); `confirm` sends that package, byte for byte, through the
+    same submit as the API and the national protocol."""
+    principal = _me(me)
+    kind = _change_kind(kind)
+    hub: Hub = hub_of(request)
+    form = await read_form(request, me.csrf, max_bytes=hub.settings.max_body_bytes)
+    if str(form.get("action", "")) == "confirm":
+        draft_id = str(form.get("draft", ""))
+        receipt = await run_in_threadpool(
+            drafts.send_checked, hub, me.user, int(draft_id) if draft_id.isdigit() else 0
+        )
+        return redirect(f"/documents/{receipt.id}?done={kind}")
+    orig = await run_in_threadpool(compose.original, hub, principal, message_id)
+    fields = await _compose_form(form)
+    reason = str(form.get("reason", "")).strip()[:2000]
+    context = {"kind": kind, "orig": orig, "form": fields, "reason": reason}
+    if kind == "revoke":
+        context["form"] = _change_start(orig, kind)
+    staff = StaffInfo(staff=me.user.full_name or me.user.name)
+    try:
+        raw = await run_in_threadpool(
+            compose.change, hub, principal, message_id, kind, reason, fields, staff
+        )
+        findings, reports = await run_in_threadpool(messages.preview, hub, raw, principal)
+        draft_id = None
+        if not has_errors(findings):
+            draft_id = await run_in_threadpool(
+                drafts.save_checked, hub, me.user, raw, {"change": kind, "of": message_id}
+            )
+    except HubError as exc:
+        return render(request, "change.html", status=exc.status, error=exc, **context)
+    lang = lang_of(request)
+    pdfs = [
+        {**d, "explained": [explain.explain(s, lang) for s in d.get("signatures", [])]}
+        for d in explain.documents(reports)
+    ]
+    return render(
+        request,
+        "change.html",
         checked=True,
         draft_id=draft_id,
         findings=findings,

@@ -112,7 +112,7 @@ def _page(hub: Hub, principal: Principal, params: dict) -> dict:
     }
 
 
-COLORS = {"sent": "#1f6feb", "received": "#d97706", "completed": "#15803d"}
+COLORS = {"sent": "#1f6feb", "received": "#b45309", "completed": "#15803d"}
 
 
 def _chart(series: list[dict], fields: tuple[str, ...], width: int = 860, height: int = 220):  # noqa: ANN202

@@ -114,6 +114,57 @@ WORDS: dict[str, tuple[str, str]] = {
     "invalid": ("Không hợp lệ", "Not valid"),
     "undetermined": ("Chưa xác định", "Undetermined"),
     "sent_ok": ("Đã gửi văn bản", "The document was sent"),
+    "preview": ("Xem trước chữ ký", "Preview of the signature"),
+    "page": ("trang", "page"),
+    "stamp_where": (
+        "Chữ ký số của lãnh đạo sẽ hiện ở đây, như Nghị định 30/2020 quy định: trang cuối, bên"
+        " phải, dưới nội dung — chức vụ, hình chữ ký, họ và tên. Bản xem trước này chưa được ký.",
+        "The leader's signature will appear here, as Decree 30/2020 places it: the last page,"
+        " on the right, below the text — position, signature image, full name. This preview"
+        " is not signed.",
+    ),
+    "actions": ("Thao tác", "Actions"),
+    "changes": ("Thu hồi, cập nhật, thay thế", "Revoke, update, replace"),
+    "change:revoke": ("Thu hồi văn bản", "Revoke the document"),
+    "change:update": ("Cập nhật văn bản", "Update the document"),
+    "change:replace": ("Thay thế văn bản", "Replace the document"),
+    "change_hint:revoke": (
+        "Các nơi nhận được đề nghị thu hồi (trạng thái 13) và trả lời đồng ý hoặc từ chối."
+        " Sau khi thu hồi, văn bản không cập nhật hay thay thế được nữa.",
+        "The recipients are asked to recall it (status 13) and answer 15 or 16. A revoked"
+        " document can no longer be updated or replaced.",
+    ),
+    "change_hint:update": (
+        "Giữ nguyên số, ký hiệu; gửi lại trích yếu, hạn xử lý, độ khẩn và (nếu chọn) tệp mới"
+        " tới các nơi nhận cũ. Không chọn tệp: giữ tệp cũ.",
+        "Keeps the number and symbol; sends the subject, due date, priority and (if chosen)"
+        " new files to the same recipients. No file chosen: the files are kept.",
+    ),
+    "change_hint:replace": (
+        "Một văn bản mới (số, ký hiệu mới, PDF đã ký mới) thay thế văn bản này ở các nơi nhận.",
+        "A new document (new number, new signed PDF) replaces this one at its recipients.",
+    ),
+    "confirm:revoke": ("Xác nhận thu hồi", "Confirm the revocation"),
+    "confirm:update": ("Xác nhận gửi bản cập nhật", "Confirm and send the update"),
+    "confirm:replace": ("Xác nhận gửi văn bản thay thế", "Confirm and send the replacement"),
+    "done:revoke": ("Đã gửi đề nghị thu hồi văn bản", "The revocation was sent"),
+    "done:update": ("Đã gửi bản cập nhật", "The update was sent"),
+    "done:replace": ("Đã gửi văn bản thay thế", "The replacement was sent"),
+    "reason": ("Lý do", "Reason"),
+    "original": ("Văn bản gốc", "Original document"),
+    "revoked": ("Đã thu hồi", "Revoked"),
+    "business:revoke": ("Thu hồi", "Revoke"),
+    "business:update": ("Cập nhật", "Update"),
+    "business:replace": ("Thay thế", "Replacement"),
+    "confirm_hint": (
+        "Kiểm tra kết quả dưới đây; văn bản chỉ được gửi khi bấm xác nhận.",
+        "Read the results below; nothing is sent until you confirm.",
+    ),
+    "new_files_hint": (
+        "Không bắt buộc: để trống thì giữ tệp của văn bản gốc.",
+        "Optional: leave empty to keep the original's files.",
+    ),
+    "summary": ("Nội dung tóm tắt", "Summary"),
     "check_ok": ("Không có lỗi; có thể gửi.", "No errors: ready to send."),
     "check_errors": (
         "Có lỗi: hệ thống sẽ từ chối văn bản này.",

@@ -4,11 +4,9 @@ them (axis.service.signers) and sends."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from sqlalchemy import delete, select
 
-from sqlalchemy import select
-
-from axis.adapters.console_tables import Draft, User
+from axis.adapters.console_tables import Draft, DraftFile, User
 from axis.domain import Forbidden, NotFound, Principal, Receipt, Rejected, utcnow
 from axis.service import compose, messages, signers, users
 from axis.service.context import Hub
@@ -69,14 +67,16 @@ def _decided(hub: Hub, draft_id: int, state: str, message_id: str | None, note: 
         draft.state, draft.message_id, draft.decided_at = state, message_id, utcnow()
         if note:
             draft.note = note
-        draft.pdf = draft.pdf if state != "sent" else b""  # the archive keeps what was sent
+        if state == "sent":  # the archive keeps what was sent
+            draft.pdf = b""
+            session.execute(delete(DraftFile).where(DraftFile.draft_id == draft_id))
 
 
 def submit(hub: Hub, user: UserView, form: compose.ComposeForm, leader_name: str) -> int:
-    """A clerk puts a draft before a leader of the same agency (the main PDF, unsigned or
-    signed by others; attachments are added when sending: not kept here)."""
+    """A clerk puts a draft before a leader of the same agency: the main PDF (unsigned or
+    signed by others) and the attachments, sent with it once the leader signs."""
     agency = _agency_of(user)
-    compose.build(hub, user.principal, replace(form, attachments=[]))  # the same form checks
+    compose.build(hub, user.principal, form)  # the same checks as sending it now
     with hub.db.write() as session:
         leader = session.scalar(
             select(User).where(
@@ -104,7 +104,34 @@ def submit(hub: Hub, user: UserView, form: compose.ComposeForm, leader_name: str
         )
         session.add(draft)
         session.flush()
+        for i, f in enumerate(form.attachments, 1):
+            name = compose.safe_file_name(f.name)
+            session.add(DraftFile(draft_id=draft.id, position=i, name=name, data=f.data))
         return draft.id
+
+
+def _files(session, draft_ids: list[int]) -> dict[int, list[DraftFile]]:  # noqa: ANN001
+    out: dict[int, list[DraftFile]] = {}
+    if draft_ids:
+        q = select(DraftFile).where(DraftFile.draft_id.in_(draft_ids))
+        for f in session.scalars(q.order_by(DraftFile.draft_id, DraftFile.position)):
+            out.setdefault(f.draft_id, []).append(f)
+    return out
+
+
+def file_of(hub: Hub, user: UserView, draft_id: int, position: int) -> tuple[str, bytes]:
+    """An attachment of a draft that waits, for its leader and the clerk who put it up."""
+    _agency_of(user)
+    with hub.db.read() as session:
+        draft = _mine(session, user, draft_id, "awaiting")
+        if user.id not in (draft.leader_id, draft.created_by):
+            raise NotFound("no such draft", code="DRAFT_NOT_FOUND")
+        f = session.scalar(
+            select(DraftFile).where(DraftFile.draft_id == draft_id, DraftFile.position == position)
+        )
+        if f is None:
+            raise NotFound("Không có tệp này. (No such file.)", code="ATTACHMENT_NOT_FOUND")
+        return f.name, f.data
 
 
 def awaiting(hub: Hub, user: UserView) -> list[dict]:
@@ -117,6 +144,7 @@ def awaiting(hub: Hub, user: UserView) -> list[dict]:
         else:
             q = q.where(Draft.created_by == user.id)
         rows = session.execute(q.where(Draft.state == "awaiting").order_by(Draft.created_at)).all()
+        files = _files(session, [d.id for d, _ in rows])
     return [
         {
             "id": d.id,
@@ -126,6 +154,7 @@ def awaiting(hub: Hub, user: UserView) -> list[dict]:
             "by": name,
             "created_at": d.created_at,
             "pdf_name": d.pdf_name,
+            "files": [f.name for f in files.get(d.id, [])],
         }
         for d, name in rows
     ]
@@ -157,7 +186,10 @@ def sign_and_send(hub: Hub, user: UserView, draft_id: int, code: str = "") -> Re
         if draft.leader_id != user.id:
             raise NotFound("no such draft", code="DRAFT_NOT_FOUND")
         fields, name, pdf = dict(draft.fields), draft.pdf_name, draft.pdf
+        kept = _files(session, [draft_id]).get(draft_id, [])
+        attachments = [compose.UploadedFile(f.name, f.data) for f in kept]
     form = compose.ComposeForm.from_fields(fields)
+    form.attachments = attachments
     as_signer = Principal(
         key_id=f"user:{user.name}",
         role="signer",
@@ -169,6 +201,27 @@ def sign_and_send(hub: Hub, user: UserView, draft_id: int, code: str = "") -> Re
     receipt = compose.send(hub, user.principal, form)
     _decided(hub, draft_id, "sent", receipt.id)
     return receipt
+
+
+def preview(hub: Hub, user: UserView, draft_id: int) -> tuple[str, bytes, int]:
+    """The draft's PDF with this leader's visible stamp where signing will put it (Decree 30:
+    the last page, right, above the bottom margin), unsigned; and that page (0-based)."""
+    if user.role != "leader":
+        raise Forbidden("only leaders sign", code="ROLE_NOT_LEADER")
+    if not user.signer_id:
+        raise Rejected(
+            "Tài khoản lãnh đạo chưa gắn khóa ký (axis user add … --signer ID)."
+            " (No signing key is set for this leader.)",
+            code="LEADER_NO_SIGNER",
+        )
+    with hub.db.read() as session:
+        draft = _mine(session, user, draft_id, "awaiting")
+        if draft.leader_id != user.id:
+            raise NotFound("no such draft", code="DRAFT_NOT_FOUND")
+        fields, name, pdf = dict(draft.fields), draft.pdf_name, draft.pdf
+    number = f"{fields.get('number', '')}/{fields.get('notation', '')}"
+    stamped, page = signers.preview(hub.signers, user.signer_id, pdf, number=number)
+    return name, stamped, page
 
 
 def refuse(hub: Hub, user: UserView, draft_id: int, note: str) -> None:

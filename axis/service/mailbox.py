@@ -10,11 +10,12 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import aliased
 
-from axis.adapters.tables import Agency, Delivery, Message, TimelineEvent
+from axis.adapters.tables import Agency, Delivery, Document, Message, TimelineEvent
 from axis.domain import VIETNAM, Forbidden, Principal, Rejected, show_time
 from axis.service import inbox
 from axis.service.context import Hub
 from formats.findings import Finding
+from formats.rules.doctypes import TYPE_NAMES
 
 STATES = ("", "pending", "acked", "02", "03", "04", "05", "06", "overdue")
 PAGE = 50
@@ -27,6 +28,7 @@ class Filters:
     end: str = ""  # yyyy-mm-dd, included
     state: str = ""  # one of STATES
     text: str = ""  # words of the subject or the number and symbol
+    type_name: str = ""  # a document type of Decree 30 (doctypes.TYPE_NAMES)
     page: int = 1
 
 
@@ -56,9 +58,15 @@ def _utc_bounds(f: Filters) -> tuple[datetime | None, datetime | None]:
     return lo, hi
 
 
+def _check_type(type_name: str) -> None:
+    if type_name and type_name not in TYPE_NAMES:
+        raise Rejected("Loại văn bản: chọn trong danh sách", code="FILTER_INVALID")
+
+
 def received(hub: Hub, principal: Principal, f: Filters) -> dict:
     """One page of documents the agency received, newest first."""
     agency = _agency(principal)
+    _check_type(f.type_name)
     if f.state not in STATES:
         raise Rejected("Trạng thái: chọn trong danh sách", code="FILTER_INVALID")
     lo, hi = _utc_bounds(f)
@@ -119,6 +127,8 @@ def received(hub: Hub, principal: Principal, f: Filters) -> dict:
         TimelineEvent.agency_code == agency,
         TimelineEvent.status_code == "06",
     )
+    if f.type_name:
+        q = q.where(inbox.of_type(f.type_name))
     if f.state == "pending":
         q = q.where(Delivery.pending.is_(True))
     elif f.state == "acked":
@@ -153,11 +163,12 @@ def received(hub: Hub, principal: Principal, f: Filters) -> dict:
     return {"items": items, "page": page, "more": len(rows) > PAGE}
 
 
-def sent(hub: Hub, principal: Principal, *, limit: int = 100) -> list[dict]:
+def sent(hub: Hub, principal: Principal, *, limit: int = 100, type_name: str = "") -> list[dict]:
     """Documents the agency sent, newest first, each with one line per recipient (the same
-    rows as the national protocol's sent list: inbox.sent_states)."""
+    rows as the national protocol's sent list: inbox.sent_states); of one type if named."""
     agency = _agency(principal)
-    rows = inbox.sent_states(hub, [agency], limit=limit)
+    _check_type(type_name)
+    rows = inbox.sent_states(hub, [agency], limit=limit, type_name=type_name)
     out: dict[str, dict] = {}
     for r in rows:
         doc = out.setdefault(
@@ -195,7 +206,10 @@ def document(hub: Hub, principal: Principal, message_id: str) -> dict:
     report = inbox.report(hub, principal, message_id)
     timeline = inbox.timeline(hub, principal, message_id)
     codes = [msg.sender_code, *[line["agency"] for line in timeline["recipients"]]]
+    with hub.db.read() as session:
+        record = session.get(Document, msg.document_id)
     return {
+        "revoked": bool(record is not None and record.revoked),
         "message": msg,
         "package": parsed,
         "report": report,

@@ -96,7 +96,7 @@ def sign(
     """Sign `pdf` as the caller's configured signer; returns the signed PDF."""
     from formats.pdf_guard import PdfStructureError
     from signing.keystore import signer_from_spec
-    from signing.sign import Appearance, SigningError, sign_pdf
+    from signing.sign import SigningError, sign_pdf
 
     if principal.role != "signer" or not principal.signer_id:
         raise Forbidden("only signer keys may sign", code="ROLE_NOT_SIGNER")
@@ -116,13 +116,7 @@ def sign(
         raise Unavailable(
             f"signer {signer.id} is not available: {exc}", code="SIGNER_UNAVAILABLE"
         ) from exc
-    appearance = Appearance(
-        role=role,
-        image=spec.get("image"),
-        name=str(spec.get("name", "")),
-        position=str(spec.get("position", "")),
-        number=number,
-    )
+    appearance = _appearance(spec, role, number)
     try:
         return sign_pdf(
             pdf,
@@ -138,3 +132,34 @@ def sign(
         raise Rejected(f"cannot sign: {exc}", code="SIGN_FAILED") from exc
     except Exception as exc:  # noqa: BLE001 - a PDF pyHanko cannot read is the client's file
         raise Rejected(f"cannot sign this PDF: {exc}", code="SIGN_FAILED") from exc
+
+
+def _appearance(spec: dict, role: str, number: str):  # noqa: ANN202 - signing.sign.Appearance
+    from signing.sign import Appearance
+
+    return Appearance(
+        role=role,
+        image=spec.get("image"),
+        name=str(spec.get("name", "")),
+        position=str(spec.get("position", "")),
+        number=number,
+    )
+
+
+def preview(
+    registry: SignerRegistry, signer_id: str, pdf: bytes, *, number: str = ""
+) -> tuple[bytes, int]:
+    """The PDF with this signer's visible stamp where `sign` would put it, unsigned, and the
+    stamp's page (0-based). No key is used."""
+    from formats.pdf_guard import PdfStructureError
+    from signing.sign import SigningError, stamp_preview
+
+    signer = registry.get(signer_id)
+    if not pdf.startswith(b"%PDF-"):
+        raise BadPackage("the body is not a PDF", code="SIGN_NOT_A_PDF")
+    try:
+        return stamp_preview(pdf, _appearance(signer.spec, signer.role, number))
+    except (PdfStructureError, SigningError) as exc:
+        raise Rejected(f"cannot stamp this PDF: {exc}", code="SIGN_FAILED") from exc
+    except Exception as exc:  # noqa: BLE001 - a PDF pyHanko cannot read is the client's file
+        raise Rejected(f"cannot stamp this PDF: {exc}", code="SIGN_FAILED") from exc

@@ -79,6 +79,12 @@ _ALIASES = {
 _BY_KEY: dict[str, DocType] = {key(t.name): t for t in _TYPES}
 _BY_KEY.update({key(alias): _BY_KEY[key(name)] for alias, name in _ALIASES.items()})
 ABBREVIATIONS: dict[str, DocType] = {t.abbreviation: t for t in _TYPES if t.abbreviation}
+TYPE_NAMES: list[str] = [t.name for t in _TYPES]
+
+
+def spellings(type_name: str) -> list[str]:
+    """A type's name and the other names systems send for it ("Sao y bản chính" for "Sao y")."""
+    return [type_name, *(alias for alias, name in _ALIASES.items() if name == type_name)]
 
 
 def doc_type(type_name: str) -> DocType | None:

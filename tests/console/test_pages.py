@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import pytest
 
@@ -128,3 +129,96 @@ def test_odd_paths_are_pages_not_json(people, sent):
         r = c.get(path)
         assert r.status_code == 404 and r.headers["content-type"].startswith("text/html"), path
         assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
+
+
+def test_inbox_and_sent_filter_by_document_type(people):
+    """The type as the sender wrote it (or another name systems use for it) filters the
+    inbox of the recipient and the sent page of the sender; agency isolation holds."""
+    from formats.model import DocumentType
+
+    sent = {}
+    with people.live.client(people.keys[A]) as api:
+        for number, notation, type_name in (
+            ("31", "QĐ-UBND", "Quyết định"),
+            ("32", "UBND-VP", "Công văn"),
+            ("33", "SY-UBND", "Sao y bản chính"),
+        ):
+            pkg = make_document(
+                sender=A,
+                recipients=[C],
+                number=number,
+                notation=notation,
+                subject=f"Văn bản số {number}",
+                document_type=DocumentType(type="1", type_name=type_name),
+            )
+            r = api.post("/v1/messages", content=build_document(pkg), headers=XML)
+            assert r.status_code == 202, r.text
+            sent[number] = r.json()["id"]
+    c = people.client("clerk.c")
+
+    def listed(client, path: str, type_name: str) -> set[str]:
+        r = client.get(path, params={"type": type_name})
+        assert r.status_code == 200, r.text
+        return {n for n, mid in sent.items() if f'data-id="{mid}"' in r.text}
+
+    assert listed(c, "/inbox", "") == {"31", "32", "33"}
+    assert listed(c, "/inbox", "Quyết định") == {"31"}
+    assert listed(c, "/inbox", "Công văn") == {"32"}
+    assert listed(c, "/inbox", "Sao y") == {"33"}  # "Sao y bản chính" is the same type
+    assert listed(c, "/inbox", "Thông báo") == set()
+    assert "<option selected>Công văn</option>" in c.get("/inbox", params={"type": "Công văn"}).text
+    a = people.client("clerk.a")
+    assert listed(a, "/sent", "Công văn") == {"32"}
+    assert listed(a, "/sent", "") == {"31", "32", "33"}
+    # Another agency's documents of that type are not in B's inbox.
+    assert listed(people.client("clerk.b"), "/inbox", "Quyết định") == set()
+    r = c.get("/inbox", params={"type": "<script>"})
+    assert r.status_code == 422 and "Loại văn bản: chọn trong danh sách" in r.text
+
+
+def test_the_stamp_preview_is_the_leaders_own(people):
+    """Only the leader a draft is put before previews its stamp; a leader without a key is
+    told why on the draft's page; the draft's attachments are downloads for its clerk and its
+    leader (the signing itself is in test_journeys)."""
+    from tests.factories import minimal_pdf
+
+    people.add("leader.a", "leader", A)
+    a = people.client("clerk.a")
+    r = a.post(
+        "/compose",
+        data={
+            "csrf": csrf_of(a.get("/compose").text),
+            "action": "draft",
+            "recipients": B,
+            "number": "5",
+            "notation": "QĐ-UBND",
+            "subject": "Dự thảo",
+            "leader": "leader.a",
+        },
+        files=[
+            ("main", ("du-thao.pdf", minimal_pdf(), "application/pdf")),
+            ("attachments", ("../=phu luc.csv", b"=1+1\n", "text/csv")),
+        ],
+    )
+    assert r.status_code == 303, r.text
+    [draft] = re.findall(r'data-draft="(\d+)"', people.client("leader.a").get("/drafts").text)
+    # The attachment waits with the draft: a download for its clerk and its leader only.
+    for client in (a, people.client("leader.a")):
+        r = client.get(f"/drafts/{draft}/files/1")
+        assert r.status_code == 200 and r.content == b"=1+1\n"
+        assert r.headers["content-disposition"] == "attachment; filename*=UTF-8''%3Dphu%20luc.csv"
+        assert r.headers["content-type"] == "application/octet-stream"
+    assert a.get(f"/drafts/{draft}/files/2").status_code == 404
+    people.add("clerk.a2", "clerk", A)
+    assert people.client("clerk.a2").get(f"/drafts/{draft}/files/1").status_code == 404
+    assert people.client("clerk.b").get(f"/drafts/{draft}/files/1").status_code == 404
+    r = a.get(f"/drafts/{draft}/preview")
+    assert r.status_code == 403 and "ROLE_NOT_ALLOWED" in r.text
+    leader = people.client("leader.a")
+    r = leader.get(f"/drafts/{draft}/preview")
+    assert r.status_code == 422 and "chưa gắn khóa ký" in r.text
+    page = leader.get(f"/drafts/{draft}")
+    assert page.status_code == 200 and 'id="preview-problem"' in page.text
+    assert "LEADER_NO_SIGNER" in page.text and 'id="sign"' in page.text
+    people.add("leader.b", "leader", B)
+    assert people.client("leader.b").get(f"/drafts/{draft}").status_code == 404

@@ -143,7 +143,13 @@ def _calls(world: World) -> dict[tuple[str, str], Call]:
 
 # The web console's pages (issue 19) are for people: sessions and CSRF tokens, never API keys
 # (tests/console walks each role). Filled path parameters, by name:
-_CONSOLE_PARAMS = {"ident": None, "name": "console.css", "index": "1", "draft_id": "1"}
+_CONSOLE_PARAMS = {
+    "ident": None,
+    "name": "console.css",
+    "index": "1",
+    "draft_id": "1",
+    "kind": "revoke",
+}
 
 
 def _console_calls(world: World) -> dict[tuple[str, str], Call]:
@@ -188,9 +194,13 @@ CONSOLE: dict[tuple[str, str], tuple] = {
     ("GET", "/dashboard/documents.csv"): (303,) * 11,
     ("GET", "/directory"): (303,) * 11,
     ("GET", "/documents/{message_id}"): (303,) * 11,
+    ("GET", "/documents/{message_id}/change/{kind}"): (303,) * 11,
     ("GET", "/documents/{message_id}/files/{index}"): (303,) * 11,
     ("GET", "/drafts"): (303,) * 11,
+    ("GET", "/drafts/{draft_id}"): (303,) * 11,
+    ("GET", "/drafts/{draft_id}/files/{index}"): (303,) * 11,
     ("GET", "/drafts/{draft_id}/pdf"): (303,) * 11,
+    ("GET", "/drafts/{draft_id}/preview"): (303,) * 11,
     ("GET", "/inbox"): (303,) * 11,
     ("GET", "/lang/{lang}"): (303,) * 11,
     ("GET", "/sent"): (303,) * 11,
@@ -205,6 +215,7 @@ CONSOLE: dict[tuple[str, str], tuple] = {
     ("POST", "/archive/export"): (303,) * 11,
     ("POST", "/compose"): (303,) * 11,
     ("POST", "/documents/{message_id}/ack"): (303,) * 11,
+    ("POST", "/documents/{message_id}/change/{kind}"): (303,) * 11,
     ("POST", "/documents/{message_id}/status"): (303,) * 11,
     ("POST", "/drafts/{draft_id}/refuse"): (303,) * 11,
     ("POST", "/drafts/{draft_id}/sign"): (303,) * 11,
