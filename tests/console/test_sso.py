@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from axis.service import users
+from tests.console import a11y
 from tests.console.conftest import A, People
 from tests.support import idp
 from tests.support.live import LiveHub
@@ -29,6 +30,7 @@ def _through_the_provider(chromium, live: LiveHub, login: str, path: str = "/log
     context = chromium.new_context()
     page = context.new_page()
     page.goto(f"{live.url}{path}")
+    assert a11y.check(page) == []  # the sign-in page with its second door
     page.click("#sso")
     page.fill("input[name=login]", login)
     page.fill("input[name=password]", "anything: the provider's development login")
