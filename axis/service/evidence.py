@@ -358,11 +358,13 @@ def ack_receipt(hub: Hub, message_id: str, agency: str) -> dict[str, str] | None
 
 # --- the log's writer: event subscribers ------------------------------------------------------
 
-_INSERT_ENTRIES = insert(EvidenceEntry.__table__)
+_INSERT_ENTRIES = insert(EvidenceEntry.__table__).execution_options(axis_nul_free=True)
 _STATUS_LINES = select(TimelineEvent.__table__).where(
     TimelineEvent.message_id == bindparam("message_id"), TimelineEvent.event == "status"
 )
 _BUFFER = "axis.evidence.entries"  # session.info: entries of the transaction, written at commit
+_PREPARED = "evidence"  # event.prepared: (receipt issued or None, entries)
+_Prepared = tuple[tuple[str, bytes, bytes] | None, list[dict[str, Any]]]
 
 
 def _buffer(session: Session, entries: list[dict[str, Any]]) -> None:
@@ -393,14 +395,41 @@ class Evidence:
         self.hub = hub
         self.keys = HubKeys(hub.settings)
 
-    # each handler turns one event into entries, inserted in one statement
+    # Each event becomes entries (and receipts, signed), made before the unit of work when the
+    # use case prepared the event (EventBus.prepare), otherwise in it; the handler only buffers
+    # them for the transaction's INSERT and hands the receipts to the answer.
+    def prepare_accepted(self, event: MessageAccepted) -> None:
+        event.prepared[_PREPARED] = self._accepted(event)
+
     def on_accepted(self, session: Session, event: MessageAccepted) -> None:
+        self._take(session, event.prepared.pop(_PREPARED, None) or self._accepted(event))
+
+    def prepare_acknowledged(self, event: Acknowledged) -> None:
+        event.prepared[_PREPARED] = self._acknowledged(event)
+
+    def on_acknowledged(self, session: Session, event: Acknowledged) -> None:
+        self._take(session, event.prepared.pop(_PREPARED, None) or self._acknowledged(event))
+
+    def prepare_status(self, event: StatusRecorded) -> None:
+        if event.timeline:  # otherwise its lines are read in the unit of work
+            event.prepared[_PREPARED] = self._status(event, None)
+
+    def on_status(self, session: Session, event: StatusRecorded) -> None:
+        self._take(session, event.prepared.pop(_PREPARED, None) or self._status(event, session))
+
+    @staticmethod
+    def _take(session: Session, prepared: _Prepared) -> None:
+        issued, entries = prepared
+        if issued is not None:
+            _issue(*issued)
+        _buffer(session, entries)
+
+    def _accepted(self, event: MessageAccepted) -> _Prepared:
         m = event.message
         signer = self.keys.signer
         at = _g(m, "received_at")
         body = _accepted_receipt(signer.cert_sha256, m)
         sig = signer.sign(body)
-        _issue(f"accepted:{m.id}", body, sig)
         doc = m.document_id
         entries = [
             self._entry(at, "accepted", "messages", m.id, m.id, doc, message_content(m), body, sig)
@@ -412,9 +441,9 @@ class Evidence:
         if m.kind == "edoc":
             content = record_content(m.id, doc, m.sha256, at)
             entries.append(self._entry(at, "archived", "records", m.id, m.id, doc, content))
-        _buffer(session, entries)
+        return (f"accepted:{m.id}", body, sig), entries
 
-    def on_acknowledged(self, session: Session, event: Acknowledged) -> None:
+    def _acknowledged(self, event: Acknowledged) -> _Prepared:
         row, at = event.delivery, event.at
         m = event.message
         signer = self.keys.signer
@@ -431,20 +460,21 @@ class Evidence:
             acked_at=rc.utc_text(at),
         )
         sig = signer.sign(body)
-        _issue(f"acknowledged:{m.id}/{recipient}", body, sig)
         content = delivery_content(m.id, recipient, _g(row, "created_at"), at)
         key = f"{m.id}/{recipient}"
         entry = self._entry(
             at, "acknowledged", "deliveries", key, m.id, m.document_id, content, body, sig
         )
-        _buffer(session, [entry])
+        return (f"acknowledged:{m.id}/{recipient}", body, sig), [entry]
 
-    def on_status(self, session: Session, event: StatusRecorded) -> None:
+    def _status(self, event: StatusRecorded, session: Session | None) -> _Prepared:
         s = event.status_message
         lines = [
             {k: _g(t, k) for k in ("document_id", "agency_code")} | {"_row": t}
             for t in event.timeline
-        ] or session.connection().execute(_STATUS_LINES, {"message_id": s.id}).mappings().all()
+        ]
+        if not lines and session is not None:
+            lines = session.connection().execute(_STATUS_LINES, {"message_id": s.id}).mappings()
         entries = [
             self._entry(
                 event.at,
@@ -457,7 +487,7 @@ class Evidence:
             )
             for t in lines
         ]
-        _buffer(session, entries)
+        return None, entries
 
     @staticmethod
     def _entry(
@@ -471,7 +501,7 @@ class Evidence:
         receipt: bytes | None = None,
         sig: bytes | None = None,
     ) -> dict[str, Any]:
-        text_ = rc.canonical(content).decode()
+        text_ = rc.canonical_text(content)
         e = {
             "at": rc.utc_text(at),
             "event": event,
@@ -496,9 +526,9 @@ def install(hub: Hub) -> None:
         return
     ev = Evidence(hub)
     hub.evidence = ev  # type: ignore[attr-defined]
-    hub.events.subscribe(MessageAccepted, ev.on_accepted)
-    hub.events.subscribe(Acknowledged, ev.on_acknowledged)
-    hub.events.subscribe(StatusRecorded, ev.on_status)
+    hub.events.subscribe(MessageAccepted, ev.on_accepted, ev.prepare_accepted)
+    hub.events.subscribe(Acknowledged, ev.on_acknowledged, ev.prepare_acknowledged)
+    hub.events.subscribe(StatusRecorded, ev.on_status, ev.prepare_status)
     register_cert(hub, ev.keys.signer.cert_der)
 
 
