@@ -875,6 +875,17 @@ def _check_heads_and_entries(
         d["at"] = rc.utc_text(e.at)
         if entry_hash(d) != e.entry_hash:
             rep.add("EVIDENCE_ENTRY_ALTERED", "error", path, f"entry {e.seq} was changed")
+        if e.receipt:
+            # The receipt's bytes are in the entry's hash, its signature is not: a signature
+            # replaced (by another the hub made, or garbage) shows here, not only in a bundle.
+            check = rc.verify_cms(bytes(e.receipt), bytes(e.receipt_sig or b""), list(certs))
+            if not check.ok:
+                rep.add(
+                    f"EVIDENCE_RECEIPT_{check.code}",
+                    "error",
+                    path,
+                    f"entry {e.seq}: the receipt's signature: {check.message}",
+                )
         if head is not None:
             leaves.append(rc.leaf_hash(bytes.fromhex(e.entry_hash)))
         else:
