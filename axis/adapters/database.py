@@ -36,11 +36,7 @@ def _refuse_nul(conn, cursor, statement, parameters, context, executemany) -> No
     """No text holding a NUL character reaches the database, from any entry point: PostgreSQL
     refuses it with an error that ended as a 500 (a cursor, an agency code, a search of the
     directory...), and no edXML, agency code or id can hold one legitimately. The caller
-    gets a 422 instead, on SQLite the same as on PostgreSQL. A statement whose values cannot
-    hold one (`axis_nul_free`: the evidence log's entries, canonical JSON and hashes of rows
-    already checked) skips the walk, which cost more than its INSERT."""
-    if context is not None and context.execution_options.get("axis_nul_free"):
-        return
+    gets a 422 instead, on SQLite the same as on PostgreSQL."""
     if parameters and _has_nul(parameters):
         raise Rejected(
             "a parameter holds a NUL character (\\x00), which no text here may contain",

@@ -32,7 +32,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, text, update
+from sqlalchemy import Connection, bindparam, func, insert, select, text, update
 from sqlalchemy import event as sa_event
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -154,12 +154,14 @@ class HubKeys:
 
 
 def _g(row: Any, name: str) -> Any:
+    """A column of a dict, a Core row, or a mapped object (read from its __dict__: an
+    attribute it was not given is None, never a lazy load)."""
     if isinstance(row, dict):
         return row.get(name)
-    value = row.__dict__.get(name) if hasattr(row, "__dict__") else None
-    if value is None and not hasattr(row, "_sa_instance_state"):
-        value = getattr(row, name, None)
-    return value
+    d = getattr(row, "__dict__", None)
+    if d is not None and "_sa_instance_state" in d:
+        return d.get(name)
+    return getattr(row, name, None)
 
 
 def message_content(m: Any) -> dict[str, Any]:
@@ -358,7 +360,25 @@ def ack_receipt(hub: Hub, message_id: str, agency: str) -> dict[str, str] | None
 
 # --- the log's writer: event subscribers ------------------------------------------------------
 
-_INSERT_ENTRIES = insert(EvidenceEntry.__table__).execution_options(axis_nul_free=True)
+_INSERT_ENTRIES = insert(EvidenceEntry.__table__)
+_COLUMNS = (
+    "at",
+    "event",
+    "subject",
+    "row_key",
+    "message_id",
+    "document_id",
+    "content",
+    "row_hash",
+    "receipt",
+    "receipt_sig",
+    "entry_hash",
+)
+_COPY = f"COPY evidence_log ({', '.join(_COLUMNS)}) FROM STDIN"
+_SQLITE_INSERT = (
+    f"INSERT INTO evidence_log ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
+)
+_AT: dict[int, Any] = {}  # the `at` column's bind processor, per dialect
 _STATUS_LINES = select(TimelineEvent.__table__).where(
     TimelineEvent.message_id == bindparam("message_id"), TimelineEvent.event == "status"
 )
@@ -382,7 +402,35 @@ def _before_commit(session: Session) -> None:
     if _BUFFER in session.info and not session.in_nested_transaction():
         entries = session.info.pop(_BUFFER)
         if entries:
-            session.connection().execute(_INSERT_ENTRIES, entries)
+            _write_entries(session.connection(), entries)
+
+
+def _write_entries(conn: Connection, entries: list[dict[str, Any]]) -> None:
+    """The transaction's entries, in one statement of the driver's own on its connection:
+    PostgreSQL's COPY, SQLite's executemany. Through SQLAlchemy (its per-row parameter
+    processing, the NUL check's walk, on PostgreSQL a pipelined statement per row) they cost
+    about twice as much CPU (measured). Nothing in an entry can hold a NUL character: its
+    content is JSON (which escapes one), its other texts come from rows already checked."""
+    dbapi = conn.connection.driver_connection
+    name = conn.dialect.name
+    if name == "postgresql":
+        with dbapi.cursor() as cur, cur.copy(_COPY) as copy:
+            for e in entries:
+                copy.write_row([e[c] for c in _COLUMNS])
+    elif name == "sqlite":
+        at = _AT.get(id(conn.dialect))
+        if at is None:  # as SQLAlchemy stores a UTCDateTime there
+            at = _AT[id(conn.dialect)] = EvidenceEntry.__table__.c.at.type.bind_processor(
+                conn.dialect
+            )
+        rows = [(at(e["at"]), *[e[c] for c in _COLUMNS[1:]]) for e in entries]
+        cur = dbapi.cursor()
+        try:
+            cur.executemany(_SQLITE_INSERT, rows)
+        finally:
+            cur.close()
+    else:
+        conn.execute(_INSERT_ENTRIES, entries)
 
 
 @sa_event.listens_for(Session, "after_rollback")
