@@ -343,7 +343,7 @@ async def _run(args) -> int:
                 warmup=args.warmup,
                 keep=args.keep,
             )
-            print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+            print(f"\n{run.label}; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
             run.print_table()
             runs[mode].append(run)
     ok = all(r.durable == "yes" and r.accepted == args.packages for rs in runs.values() for r in rs)

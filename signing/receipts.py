@@ -381,8 +381,10 @@ def verify_cms(data: bytes, signature: bytes, trusted_sha256: Sequence[str]) -> 
                 for c in certs
                 if isinstance(c, asn1_x509.Certificate)
                 and isinstance(sid, cms.IssuerAndSerialNumber)
-                and c.issuer == sid["issuer"]
                 and c.serial_number == sid["serial_number"].native
+                # the same bytes first: asn1crypto's comparison of names (RFC 4518 string
+                # preparation) cost ten times the rest of the check (measured)
+                and (c.issuer.dump() == sid["issuer"].dump() or c.issuer == sid["issuer"])
             ),
             None,
         )

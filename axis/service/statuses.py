@@ -160,8 +160,9 @@ class _NewStatus:
     events: tuple[MessageAccepted, StatusRecorded] | None = None
 
     def prepared(self, hub: Hub) -> tuple[MessageAccepted, StatusRecorded]:
-        """Its events, prepared (hashed and signed by the evidence log) once; called before
-        the unit of work where the status was built before it."""
+        """Its events, prepared once (the evidence log hashes and signs there). A status
+        built before the unit of work is prepared before it too (acknowledge); one built in
+        it, in it."""
         if self.events is None:
             self.events = (
                 hub.events.prepare(MessageAccepted(self.message, self.deliveries)),
