@@ -40,9 +40,19 @@ class EvidenceError(Exception):
     """A hub key cannot be loaded, a TSA cannot be reached, a token is malformed."""
 
 
+# One encoder for every call: json.dumps with options builds a new one each time, which cost
+# more than the encoding of a small object (37 µs against 17, measured).
+_CANONICAL = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
 def canonical(obj: Any) -> bytes:
     """The bytes a hub signs or hashes for a JSON value: sorted keys, no spaces, UTF-8."""
-    return json.dumps(obj, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+    return _CANONICAL.encode(obj).encode()
+
+
+def canonical_text(obj: Any) -> str:
+    """`canonical` as text (the log keeps a row's content as text)."""
+    return _CANONICAL.encode(obj)
 
 
 def sha256_hex(data: bytes) -> str:
@@ -93,16 +103,119 @@ class _CertMixin:
 
 
 class SoftwareSigner(_CertMixin):
-    """A key held in memory (from a PKCS#12 or PEM file): CMS made by `cryptography`."""
+    """A key held in memory (from a PKCS#12 or PEM file): CMS made by `cryptography`; with an
+    EC key, the same SignedData filled in from a template (`_CmsTemplate`)."""
 
     def __init__(self, key: Any, certificate: x509.Certificate) -> None:
         self.key = key
         self.certificate = certificate
+        self._template: _CmsTemplate | None = None
+        if isinstance(key, ec.EllipticCurvePrivateKey):
+            try:
+                self._template = _CmsTemplate(self.build(b""), key)
+            except ValueError:  # a shape the template does not know: the builder each time
+                self._template = None
 
-    def sign(self, data: bytes) -> bytes:
+    def build(self, data: bytes) -> bytes:
         builder = pkcs7.PKCS7SignatureBuilder().set_data(data)
         builder = builder.add_signer(self.certificate, self.key, hashes.SHA256())
         return builder.sign(serialization.Encoding.DER, _CMS_OPTIONS)
+
+    def sign(self, data: bytes) -> bytes:
+        now = dt.datetime.now(dt.UTC)
+        if self._template is not None and now.year < 2050:  # signingTime is UTCTime till 2050
+            return self._template.sign(data, now)
+        return self.build(data)
+
+
+def _tlv(data: bytes, pos: int) -> tuple[int, int, int]:
+    """(tag, start of contents, end) of the DER element at `pos`."""
+    tag, length = data[pos], data[pos + 1]
+    pos += 2
+    if length & 0x80:
+        n = length & 0x7F
+        length = int.from_bytes(data[pos : pos + n], "big")
+        pos += n
+    return tag, pos, pos + length
+
+
+def _children(data: bytes, start: int, end: int) -> list[tuple[int, int, int, int]]:
+    """(tag, element start, contents start, end) of each element in data[start:end]."""
+    out = []
+    while start < end:
+        tag, body, stop = _tlv(data, start)
+        out.append((tag, start, body, stop))
+        start = stop
+    return out
+
+
+def _der(tag: int, contents: bytes) -> bytes:
+    n = len(contents)
+    if n < 0x80:
+        return bytes((tag, n)) + contents
+    size = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes((tag, 0x80 | len(size))) + size + contents
+
+
+_OID_SIGNING_TIME = bytes.fromhex("06092a864886f70d010905")
+_OID_MESSAGE_DIGEST = bytes.fromhex("06092a864886f70d010904")
+
+
+class _CmsTemplate:
+    """The detached SignedData `cryptography` makes for the hub's EC key, made once and filled
+    in per receipt: only the signing time, the message digest and the signature change, and
+    this costs the ECDSA signature alone (0.06 ms) where the builder cost 0.18 ms (measured),
+    five times per document exchanged. Checked against openssl and pyHanko in the tests."""
+
+    def __init__(self, der: bytes, key: ec.EllipticCurvePrivateKey) -> None:
+        self.key = key
+        # ContentInfo { oid, [0] { SignedData { version, digestAlgs, encap, [0] certs, SET } } }
+        _, body, end = _tlv(der, 0)
+        (oid, wrapper) = _children(der, body, end)
+        if wrapper[0] != 0xA0:
+            raise ValueError("not a ContentInfo")
+        [signed] = _children(der, wrapper[2], wrapper[3])
+        parts = _children(der, signed[2], signed[3])
+        if [p[0] for p in parts] != [0x02, 0x31, 0x30, 0xA0, 0x31]:
+            raise ValueError("unexpected SignedData")
+        self.oid = der[oid[1] : oid[3]]
+        self.signed_head = der[parts[0][1] : parts[3][3]]  # version, digestAlgs, encap, certs
+        [info] = _children(der, parts[4][2], parts[4][3])
+        fields = _children(der, info[2], info[3])
+        # SignerInfo { version, sid, digestAlg, [0] signedAttrs, sigAlg, OCTET STRING }
+        if [f[0] for f in fields] != [0x02, 0x30, 0x30, 0xA0, 0x30, 0x04]:
+            raise ValueError("unexpected SignerInfo")
+        self.info_head = der[fields[0][1] : fields[2][3]]
+        self.sig_alg = der[fields[4][1] : fields[4][3]]
+        attrs = [der[a[1] : a[3]] for a in _children(der, fields[3][2], fields[3][3])]
+        self.before: list[bytes] = []  # the attributes as they stand, in their DER order
+        self.time_at = self.digest_at = -1
+        for i, attr in enumerate(attrs):
+            if _OID_SIGNING_TIME in attr[:13]:
+                if attr[-15:-13] != b"\x17\x0d":  # UTCTime, 13 characters
+                    raise ValueError("signingTime is not a UTCTime")
+                self.time_at = i
+            elif _OID_MESSAGE_DIGEST in attr[:13]:
+                if attr[-34:-32] != b"\x04\x20":
+                    raise ValueError("messageDigest is not SHA-256")
+                self.digest_at = i
+        if self.time_at < 0 or self.digest_at < 0:
+            raise ValueError("signingTime or messageDigest missing")
+        self.attrs = attrs
+
+    def sign(self, data: bytes, now: dt.datetime) -> bytes:
+        attrs = list(self.attrs)
+        attrs[self.time_at] = attrs[self.time_at][:-13] + now.strftime("%y%m%d%H%M%SZ").encode()
+        attrs[self.digest_at] = attrs[self.digest_at][:-32] + hashlib.sha256(data).digest()
+        # The order of the SET OF stays that of the template: each attribute keeps its length.
+        signed_attrs = b"".join(attrs)
+        signature = self.key.sign(_der(0x31, signed_attrs), ec.ECDSA(hashes.SHA256()))
+        info = _der(
+            0x30,
+            self.info_head + _der(0xA0, signed_attrs) + self.sig_alg + _der(0x04, signature),
+        )
+        signed = _der(0x30, self.signed_head + _der(0x31, info))
+        return _der(0x30, self.oid + _der(0xA0, signed))
 
 
 class TokenSigner(_CertMixin):
@@ -268,8 +381,10 @@ def verify_cms(data: bytes, signature: bytes, trusted_sha256: Sequence[str]) -> 
                 for c in certs
                 if isinstance(c, asn1_x509.Certificate)
                 and isinstance(sid, cms.IssuerAndSerialNumber)
-                and c.issuer == sid["issuer"]
                 and c.serial_number == sid["serial_number"].native
+                # the same bytes first: asn1crypto's comparison of names (RFC 4518 string
+                # preparation) cost ten times the rest of the check (measured)
+                and (c.issuer.dump() == sid["issuer"].dump() or c.issuer == sid["issuer"])
             ),
             None,
         )

@@ -10,6 +10,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -24,6 +25,7 @@ class MessageAccepted:
 
     message: Message  # an edoc or a status package
     deliveries: list[Delivery]
+    prepared: dict = field(default_factory=dict, compare=False, repr=False)  # see EventBus
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,7 @@ class Acknowledged:
     message: Message
     delivery: Delivery
     at: datetime
+    prepared: dict = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -55,18 +58,38 @@ class StatusRecorded:
     code: str
     at: datetime
     timeline: tuple = ()  # the status's timeline lines, rows already inserted (as new_row objects)
+    prepared: dict = field(default_factory=dict, compare=False, repr=False)
 
 
 Event = MessageAccepted | MessageRejected | Acknowledged | StatusRecorded
 Handler = Callable[[Session, Event], None]
+Preparer = Callable[[Event], None]
+E = TypeVar("E", bound=Event)
 
 
 @dataclass
 class EventBus:
-    handlers: dict[type, list[Handler]] = field(default_factory=lambda: defaultdict(list))
+    """`publish` runs the handlers inside the unit of work. `prepare`, called by a use case
+    on an event made before its unit of work, lets a subscriber do there what needs no
+    database (the evidence log's hashing and signing): SQLite writers take turns, and work
+    done inside the turn holds every other writer back. A preparer leaves what it made in
+    `event.prepared`; its handler uses it, or does the work itself for an event that was
+    not prepared."""
 
-    def subscribe(self, event_type: type, handler: Handler) -> None:
+    handlers: dict[type, list[Handler]] = field(default_factory=lambda: defaultdict(list))
+    preparers: dict[type, list[Preparer]] = field(default_factory=lambda: defaultdict(list))
+
+    def subscribe(
+        self, event_type: type, handler: Handler, prepare: Preparer | None = None
+    ) -> None:
         self.handlers[event_type].append(handler)
+        if prepare is not None:
+            self.preparers[event_type].append(prepare)
+
+    def prepare(self, event: E) -> E:
+        for preparer in self.preparers.get(type(event), ()):
+            preparer(event)
+        return event
 
     def wants(self, event_type: type) -> bool:
         return bool(self.handlers.get(event_type))

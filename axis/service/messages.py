@@ -463,12 +463,13 @@ def _store_and_commit(
         new_row(Delivery, message_id=msg.id, recipient_code=code, pending=True, created_at=now)
         for code in recipients
     ]
+    accepted = hub.events.prepare(MessageAccepted(msg, deliveries))  # evidence: signed here
     try:
         with hub.db.write() as session:
             insert_new(session, [msg])
             insert_new(session, deliveries)
             _record_document(session, msg, ref)
-            hub.events.publish(session, MessageAccepted(msg, deliveries))
+            hub.events.publish(session, accepted)
             if pkg.business.doc_type == BusinessDocType.REVOKE and ref is not None:
                 # Before the revoke's own record goes in: it freezes the document's record.
                 archiving.revoke(session, ref.document_id, sender, pkg.business.reason)

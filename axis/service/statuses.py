@@ -157,6 +157,27 @@ class _NewStatus:
     agency: str
     code: str
     at: datetime
+    events: tuple[MessageAccepted, StatusRecorded] | None = None
+
+    def prepared(self, hub: Hub) -> tuple[MessageAccepted, StatusRecorded]:
+        """Its events, prepared once (the evidence log hashes and signs there). A status
+        built before the unit of work is prepared before it too (acknowledge); one built in
+        it, in it."""
+        if self.events is None:
+            self.events = (
+                hub.events.prepare(MessageAccepted(self.message, self.deliveries)),
+                hub.events.prepare(
+                    StatusRecorded(
+                        self.about,
+                        self.message,
+                        self.agency,
+                        self.code,
+                        self.at,
+                        tuple(self.timeline),
+                    )
+                ),
+            )
+        return self.events
 
 
 def _new_status(
@@ -259,11 +280,8 @@ def _route_statuses(hub: Hub, session: Session, statuses: list[_NewStatus]) -> N
     insert_new(session, [d for s in statuses for d in s.deliveries])
     insert_new(session, [t for s in statuses for t in s.timeline])
     for s in statuses:
-        hub.events.publish(session, MessageAccepted(s.message, s.deliveries))
-        hub.events.publish(
-            session,
-            StatusRecorded(s.about, s.message, s.agency, s.code, s.at, tuple(s.timeline)),
-        )
+        for event in s.prepared(hub):
+            hub.events.publish(session, event)
 
 
 def _agency_name(session: Session, code: str) -> str:
@@ -412,6 +430,11 @@ def acknowledge(hub: Hub, principal: Principal, message_ids: list[str]) -> list[
             for message_id, row in pending.items()
             if row.kind == "edoc"
         }
+    # Prepared for every pending delivery: one acknowledged meanwhile by another call wastes
+    # its signatures, rarely, where signing in the turn would hold back every writer, always.
+    acks = {m: hub.events.prepare(Acknowledged(row, row, now)) for m, row in pending.items()}
+    for arrival in arrivals.values():
+        arrival.prepared(hub)
     acked: set[str] = set()
     if pending:
         with hub.db.write() as session:
@@ -419,9 +442,9 @@ def acknowledge(hub: Hub, principal: Principal, message_ids: list[str]) -> list[
             seqs = [row.seq for row in pending.values()]
             changed = set(conn.scalars(_ACK_DELIVERIES, {"seqs": seqs, "now": now}))
             acked = {m for m, row in pending.items() if row.seq in changed}
-            for m, row in pending.items():
+            for m in pending:
                 if m in acked:
-                    hub.events.publish(session, Acknowledged(row, row, now))
+                    hub.events.publish(session, acks[m])
             _route_statuses(hub, session, [arrivals[m] for m in arrivals if m in acked])
     acked_at = {row.seq: row.acked_at for row in found.values()}
     if lost := [row.seq for m, row in pending.items() if m not in acked]:

@@ -144,6 +144,8 @@ TAMPERING = {
         "UPDATE evidence_heads SET count = count - 1",
         "EVIDENCE_HEAD_ALTERED",
     ),
+    "receipt replaced in the log": (None, None, "EVIDENCE_ENTRY_ALTERED"),
+    "receipt signature replaced in the log": (None, None, "EVIDENCE_RECEIPT_CMS_DIGEST_MISMATCH"),
     "archival record edited": (
         "UPDATE archive_records SET package_sha256 = repeat('0', 64)",
         "UPDATE archive_records SET package_sha256 = '" + "0" * 64 + "'",
@@ -187,6 +189,33 @@ def test_verify_log_catches_tampering(live, parties, kind):
             sets = ", ".join(f"{c} = :{c}" for c in cols)
             conn.execute(text(f"UPDATE evidence_log SET {sets} WHERE seq = 3"), {**b, "seq": 3})
             conn.execute(text(f"UPDATE evidence_log SET {sets} WHERE seq = 4"), {**a, "seq": 4})
+    elif kind.startswith("receipt"):
+        # the acknowledgement's receipt (or its signature alone) replaced by the document's
+        # acceptance receipt, both genuinely signed by the hub
+        with live.hub.db.engine.begin() as conn:
+            rows = {
+                r.event: r
+                for r in conn.execute(
+                    text(
+                        "SELECT seq, event, receipt, receipt_sig FROM evidence_log "
+                        "WHERE message_id = :m AND receipt IS NOT NULL"
+                    ),
+                    {"m": answers["receipt"]["id"]},
+                )
+            }
+            src, dst = rows["accepted"], rows["acknowledged"]
+            values = {"sig": src.receipt_sig, "seq": dst.seq, "r": src.receipt}
+            if kind == "receipt replaced in the log":
+                conn.execute(
+                    text(
+                        "UPDATE evidence_log SET receipt = :r, receipt_sig = :sig WHERE seq = :seq"
+                    ),
+                    values,
+                )
+            else:
+                conn.execute(
+                    text("UPDATE evidence_log SET receipt_sig = :sig WHERE seq = :seq"), values
+                )
     report = evidence.verify_log(live.hub)
     assert not report.ok
     assert expected in _codes(report), report.findings
@@ -232,6 +261,30 @@ def test_an_untouched_bundle_verifies_offline_after_the_hub_is_gone(
     assert any("status 03" in f for f in report.facts_en)
     names = zipfile.ZipFile(io.BytesIO(data)).namelist()
     assert f"packages/{answers['receipt']['id']}.edxml" in names
+    # openssl alone accepts what the bundle carries: the manifest's signature, each head's
+    # signature and its timestamp token, each receipt
+    z = zipfile.ZipFile(io.BytesIO(data))
+    done = _openssl_cms(tmp_path, z.read("manifest.json"), z.read("manifest.p7s"), cert)
+    assert done.returncode == 0, done.stderr
+    heads = json.loads(z.read("log/heads.json"))
+    assert heads
+    for h in heads:
+        body = rc.canonical(h["body"])
+        assert rc.sha256_hex(body) == h["head_hash"]
+        done = _openssl_cms(tmp_path, body, z.read(f"log/heads/{h['id']}.p7s"), cert)
+        assert done.returncode == 0, done.stderr
+        (tmp_path / "h.tst").write_bytes(z.read(f"log/heads/{h['id']}.tst"))
+        done = subprocess.run(
+            ["openssl", "ts", "-verify", "-digest", h["head_hash"], "-token_in", "-in",
+             tmp_path / "h.tst", "-CAfile", pki.trust_root],
+            capture_output=True, text=True,
+        )  # fmt: skip
+        assert done.returncode == 0 and "OK" in done.stdout, done.stdout + done.stderr
+    receipts = [n for n in names if n.startswith("receipts/") and n.endswith(".json")]
+    assert len(receipts) >= 3
+    for n in receipts:
+        done = _openssl_cms(tmp_path, z.read(n), z.read(n[:-5] + ".p7s"), cert)
+        assert done.returncode == 0, n + done.stderr
     assert sum(n.startswith("statuses/") for n in names) == 3  # 01, 06 and 03
     # a recipient's bundle leaves out the other recipient's lines, and still verifies
     rep2 = verify_bundle(mine.content, [cert], [_der(pki.trust_root)])
@@ -363,6 +416,64 @@ def test_a_tsa_that_is_down_never_blocks_the_exchange_and_the_gap_shows(live, pa
     report = evidence.verify_log(live.hub)
     assert report.ok and report.not_timestamped == 0
     assert "EVIDENCE_HEAD_TIMESTAMP_LATE" in {f["code"] for f in report.findings}
+
+
+def test_verify_log_never_accepts_a_timestamp_from_a_tsa_it_does_not_trust(live, parties, pki):
+    _exchange(parties)
+    _sealed(live)
+    assert evidence.verify_log(live.hub, roots=[_der(pki.trust_root)]).ok
+    report = evidence.verify_log(live.hub, roots=[_der(pki.cert["rogue-root"])])
+    assert not report.ok
+    assert "EVIDENCE_HEAD_TST_UNTRUSTED" in _codes(report), report.findings
+
+
+def test_concurrent_writers_and_sealers_leave_a_log_that_verifies(live, parties):
+    """Writers in threads (SQLite: their units share group commits; PostgreSQL: transactions
+    that take their seqs in one order and commit in another) while two sealers append heads:
+    every entry ends up under exactly one head, no entry lands in a range already sealed, and
+    the whole log verifies."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from axis.domain import Principal
+    from axis.service import messages, statuses
+
+    hub = live.hub
+    n = 24
+    stop = threading.Event()
+
+    def sealer() -> int:
+        made = 0
+        while not stop.is_set():
+            made += evidence.seal(hub, force=True, timestamp=False, wait_s=30).head_id is not None
+        return made
+
+    def one(i: int) -> None:
+        body = document(number=f"{500 + i}")
+        receipt, created = messages.submit(hub, body, Principal("t", "agency", SENDER))
+        assert created
+        for code in RECIPIENTS:
+            [res] = statuses.acknowledge(hub, Principal("t", "agency", code), [receipt.id])
+            assert res["acked"] and res["evidence"]["signature"]
+
+    with ThreadPoolExecutor(2) as sealers:
+        running = [sealers.submit(sealer) for _ in range(2)]
+        with ThreadPoolExecutor(6) as pool:
+            list(pool.map(one, range(n)))
+        stop.set()
+        made_meanwhile = sum(f.result() for f in running)
+    evidence.seal(hub, force=True)
+    assert made_meanwhile >= 1
+    report = evidence.verify_log(hub)
+    assert report.ok, report.errors
+    # per document: accepted, 2 delivered, archived; per acknowledgement: acknowledged, and
+    # its 01 accepted, delivered to the sender, and its status line
+    assert report.entries == n * 12 and report.unsealed == 0
+    with hub.db.read() as s:
+        heads = s.execute(text("SELECT seq_from, seq_to, count FROM evidence_heads ORDER BY id"))
+        ranges = [tuple(h) for h in heads]
+    assert sum(c for _, _, c in ranges) == n * 12
+    assert all(b[0] == a[1] + 1 for a, b in zip(ranges, ranges[1:], strict=False))
 
 
 def test_rotating_the_hub_key_keeps_old_evidence_verifiable(live, parties):
