@@ -229,21 +229,7 @@ async def compose_post(request: Request, me: Session) -> Response:
             )
     except HubError as exc:
         return render(request, "compose.html", status=exc.status, error=exc, **context)
-    lang = lang_of(request)
-    pdfs = [
-        {**d, "explained": [explain.explain(s, lang) for s in d.get("signatures", [])]}
-        for d in explain.documents(reports)
-    ]
-    return render(
-        request,
-        "compose.html",
-        checked=True,
-        draft_id=draft_id,
-        findings=findings,
-        blocked=has_errors(findings),
-        pdfs=pdfs,
-        **context,
-    )
+    return _checked(request, "compose.html", findings, reports, draft_id, context)
 
 
 def _change_kind(kind: str) -> str:
@@ -311,6 +297,19 @@ async def change_post(request: Request, message_id: str, kind: str, me: Session)
             )
     except HubError as exc:
         return render(request, "change.html", status=exc.status, error=exc, **context)
+    return _checked(request, "change.html", findings, reports, draft_id, context)
+
+
+def _checked(
+    request: Request,
+    template: str,
+    findings: list,
+    reports: list,
+    draft_id: int | None,
+    context: dict,
+) -> Response:
+    """A form checked and not sent: the hub's findings and each PDF's signatures explained,
+    and (when nothing blocks it) the checked package kept for the confirm step."""
     lang = lang_of(request)
     pdfs = [
         {**d, "explained": [explain.explain(s, lang) for s in d.get("signatures", [])]}
@@ -318,7 +317,7 @@ async def change_post(request: Request, message_id: str, kind: str, me: Session)
     ]
     return render(
         request,
-        "change.html",
+        template,
         checked=True,
         draft_id=draft_id,
         findings=findings,
