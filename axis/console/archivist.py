@@ -4,7 +4,6 @@ under the person's name (`archivist:user:NAME`)."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 from urllib.parse import quote
 
@@ -17,20 +16,12 @@ from archive import search as archive_search
 from axis.console.web import ConsoleRoute, current, hub_of, need, read_form, render
 from axis.domain import Rejected
 from axis.service import archivist, users
+from axis.service.mailbox import filter_day
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 Session = Annotated[users.SessionView, Depends(current)]
 STAFF = ("archivist", "operator")
 FIELDS = ("agency", "from", "to", "type", "number", "q", "file_code")
-
-
-def _day(value: str, label: str) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise Rejected(f"{label}: nhập ngày dạng năm-tháng-ngày", code="FILTER_INVALID") from None
 
 
 def _query(values: dict) -> archive_search.Query:
@@ -39,8 +30,8 @@ def _query(values: dict) -> archive_search.Query:
 
     return archive_search.Query(
         agency=get("agency"),
-        date_from=_day(get("from") or "", "Từ ngày"),
-        date_to=_day(get("to") or "", "Đến ngày"),
+        date_from=filter_day(get("from") or "", "Từ ngày"),
+        date_to=filter_day(get("to") or "", "Đến ngày"),
         type_name=get("type"),
         number=get("number"),
         text=get("q"),

@@ -38,7 +38,7 @@ HOME = {
 STATIC = {"console.css": "text/css", "console.js": "text/javascript"}
 
 
-def _login_page(request: Request, message: str = "", status: int = 200) -> Response:
+def login_page(request: Request, message: str = "", status: int = 200) -> Response:
     token = request.cookies.get(LOGIN_COOKIE) or new_login_token()
     nxt = local_path(request.query_params.get("next"), "")
     settings = hub_of(request).settings
@@ -61,7 +61,7 @@ def _login_page(request: Request, message: str = "", status: int = 200) -> Respo
 
 @router.get("/login")
 async def login_form(request: Request) -> Response:
-    return _login_page(request)
+    return login_page(request)
 
 
 @router.post("/login")
@@ -82,7 +82,7 @@ async def login(request: Request) -> Response:
             )
         )
     except HubError as exc:
-        return _login_page(request, exc.message, status=exc.status)
+        return login_page(request, exc.message, status=exc.status)
     response = signed_in(request, token, view, str(form.get("next", "")))
     response.delete_cookie(LOGIN_COOKIE, path="/")
     return response

@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from axis.adapters.oidc import OidcClient, OidcError
 from axis.config import Settings
-from axis.console.pages import _login_page, signed_in
+from axis.console.pages import login_page, signed_in
 from axis.console.web import ConsoleRoute, hub_of, local_path, secure
 from axis.domain import HubError
 from axis.service import users
@@ -52,14 +52,19 @@ def _redirect_uri(request: Request, settings: Settings) -> str:
     return settings.oidc_redirect_url or str(request.url_for("sso_callback"))
 
 
+def _back_to_sign_in(request: Request, message: str, status: int) -> Response:
+    """The sign-in page saying why, and this sign-in's state forgotten."""
+    response = login_page(request, message, status=status)
+    response.delete_cookie(SSO_COOKIE, path="/login/sso")
+    return response
+
+
 def _refused(request: Request, why: str) -> Response:
     message = (
         "Không đăng nhập được bằng tài khoản định danh: " + why + " Hãy thử lại, hoặc đăng"
         " nhập bằng mật khẩu. (Single sign-on failed; try again, or use your password.)"
     )
-    response = _login_page(request, message, status=SsoFailed.status)
-    response.delete_cookie(SSO_COOKIE, path="/login/sso")
-    return response
+    return _back_to_sign_in(request, message, SsoFailed.status)
 
 
 @router.get("/login/sso")
@@ -121,9 +126,7 @@ async def sso_callback(request: Request) -> Response:
     try:
         token, view = await run_in_threadpool(users.sign_in_sso, hub.db, name, address)
     except HubError as exc:
-        response = _login_page(request, exc.message, status=exc.status)
-        response.delete_cookie(SSO_COOKIE, path="/login/sso")
-        return response
+        return _back_to_sign_in(request, exc.message, exc.status)
     response = signed_in(request, token, view, nxt)
     response.delete_cookie(SSO_COOKIE, path="/login/sso")
     return response

@@ -38,7 +38,8 @@ def _agency(principal: Principal) -> str:
     return principal.agency_code
 
 
-def _day(value: str, label: str) -> date | None:
+def filter_day(value: str, label: str) -> date | None:
+    """A date typed in a filter (yyyy-mm-dd), or FILTER_INVALID saying how to write it."""
     if not value:
         return None
     try:
@@ -52,7 +53,7 @@ def _day(value: str, label: str) -> date | None:
 
 
 def _utc_bounds(f: Filters) -> tuple[datetime | None, datetime | None]:
-    start, end = _day(f.start, "Từ ngày"), _day(f.end, "Đến ngày")
+    start, end = filter_day(f.start, "Từ ngày"), filter_day(f.end, "Đến ngày")
     lo = datetime.combine(start, time(), VIETNAM) if start else None
     hi = datetime.combine(end + timedelta(days=1), time(), VIETNAM) if end else None
     return lo, hi
