@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import httpx
@@ -190,3 +191,31 @@ class HttpConnection:
         if headers.get("connection", "").lower() == "close" or version == "HTTP/1.0":
             await self.close()
         return HttpResponse(status, headers, body)
+
+
+class FreshPostgres:
+    """A fresh PostgreSQL database for one run (its SQLAlchemy URL), dropped afterwards; with
+    no admin URL, None (the hub's embedded SQLite)."""
+
+    def __init__(self, admin_url: str | None) -> None:
+        self.admin_url = admin_url
+        self.url: str | None = None
+
+    def __enter__(self) -> str | None:
+        if not self.admin_url:
+            return None
+        import psycopg
+
+        self.name = f"axis_bench_{uuid.uuid4().hex[:10]}"
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{self.name}"')
+        base = self.admin_url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
+        self.url = f"{base}/{self.name}"
+        return self.url
+
+    def __exit__(self, *exc) -> None:
+        if self.url:
+            import psycopg
+
+            with psycopg.connect(self.admin_url, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')

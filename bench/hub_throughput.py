@@ -14,7 +14,7 @@ connection per concurrent worker), so that on a small machine it takes little CP
 server; its own CPU (senders and pullers, over the send phase) per accepted document is printed.
 
     python -m bench.hub_throughput [--packages 2000] [--concurrency 16] [--workers N] [--poll 0.25]
-        [--warmup 50] [--keep] [--evidence on|off|both] [--rounds 1]
+        [--warmup 50] [--keep] [--evidence on|off|both] [--rounds 1] [--postgres [ADMIN_URL]]
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ sys.path.insert(0, str(ROOT))
 from archive.localstore import LocalStore  # noqa: E402
 from axis.cli.serving import default_workers  # noqa: E402
 from bench.harness import (  # noqa: E402
+    FreshPostgres,
     HttpConnection,
     axis,
     cpu_seconds,
@@ -332,26 +333,19 @@ async def _run(args) -> int:
     runs: dict[str, list[Run]] = {m: [] for m in modes}
     for r in range(args.rounds):
         for mode in modes if r % 2 == 0 else modes[::-1]:
-            run = await measure(
-                "unsigned" if args.evidence == "on" else f"unsigned, evidence {mode}",
-                packages,
-                env={**UNSIGNED_ENV, "AXIS_EVIDENCE_ENABLED": "true" if mode == "on" else "false"},
-                agencies=SENDERS + RECIPIENTS,
-                workers=args.workers,
-                concurrency=args.concurrency,
-                poll=args.poll,
-                warmup=args.warmup,
-                keep=args.keep,
-            )
+            with FreshPostgres(args.postgres) as database_url:
+                run = await _measure_mode(args, packages, mode, database_url)
             print(f"\n{run.label}; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
             run.print_table()
             runs[mode].append(run)
+
+    where = "PostgreSQL" if args.postgres else "SQLite"
     ok = all(r.durable == "yes" and r.accepted == args.packages for rs in runs.values() for r in rs)
     if len(modes) == 2:
         rate = {m: statistics.median(r.rate for r in runs[m]) for m in modes}
         cpu = {m: statistics.median(r.server_cpu_ms for r in runs[m]) for m in modes}
         print(
-            f"evidence on/off: {rate['on']:.1f} / {rate['off']:.1f} accepted/s = "
+            f"{where}, evidence on/off: {rate['on']:.1f} / {rate['off']:.1f} accepted/s = "
             f"{rate['on'] / rate['off']:.3f} (target >= 0.90); server CPU "
             f"{cpu['on']:.2f} / {cpu['off']:.2f} ms per document: evidence "
             f"{cpu['on'] - cpu['off']:+.2f} ms (target <= 2 ms)"
@@ -361,6 +355,22 @@ async def _run(args) -> int:
     target = run.rate >= 200 and run.p99 < 200
     print(f"target (>=200/s, p99 < 200 ms): {'met' if target else 'NOT met'}")
     return 0 if ok else 1
+
+
+async def _measure_mode(args, packages, mode: str, database_url: str | None) -> Run:
+    where = " (PostgreSQL)" if database_url else ""
+    return await measure(
+        ("unsigned" if args.evidence == "on" else f"unsigned, evidence {mode}") + where,
+        packages,
+        env={**UNSIGNED_ENV, "AXIS_EVIDENCE_ENABLED": "true" if mode == "on" else "false"},
+        agencies=SENDERS + RECIPIENTS,
+        workers=args.workers,
+        concurrency=args.concurrency,
+        poll=args.poll,
+        warmup=args.warmup,
+        database_url=database_url,
+        keep=args.keep,
+    )
 
 
 # The headline's settings: unsigned documents, nothing refused for signatures or rules.
@@ -417,6 +427,15 @@ def main() -> None:
     )
     parser.add_argument(
         "--rounds", type=int, default=1, help="runs of each --evidence mode, alternating"
+    )
+    parser.add_argument(
+        "--postgres",
+        nargs="?",
+        const=os.environ.get("AXIS_TEST_DATABASE_URL")
+        or "postgresql://postgres@127.0.0.1:5432/postgres",
+        default=None,
+        metavar="ADMIN_URL",
+        help="run against fresh PostgreSQL databases (created and dropped here), not SQLite",
     )
     sys.exit(asyncio.run(_run(parser.parse_args())))
 

@@ -33,7 +33,6 @@ import os
 import sys
 import tempfile
 import time
-import uuid
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -43,7 +42,7 @@ sys.path.insert(0, str(ROOT))
 
 from axis.cli.serving import default_workers  # noqa: E402
 from bench import hub_throughput  # noqa: E402
-from bench.harness import HttpConnection  # noqa: E402
+from bench.harness import FreshPostgres, HttpConnection  # noqa: E402
 
 SENDER = "000.00.00.G22"  # the agency named in the test PKI's seal certificate (its serialNumber)
 RECIPIENTS = hub_throughput.RECIPIENTS
@@ -204,36 +203,6 @@ def _after_real(tamper_body: bytes):
     return after
 
 
-# -- PostgreSQL --------------------------------------------------------------------------------
-
-
-class _PgDatabase:
-    """A fresh PostgreSQL database for one run, dropped afterwards."""
-
-    def __init__(self, admin_url: str | None) -> None:
-        self.admin_url = admin_url
-        self.url: str | None = None
-
-    def __enter__(self) -> str | None:
-        if not self.admin_url:
-            return None
-        import psycopg
-
-        self.name = f"axis_bench_{uuid.uuid4().hex[:10]}"
-        with psycopg.connect(self.admin_url, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{self.name}"')
-        base = self.admin_url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
-        self.url = f"{base}/{self.name}"
-        return self.url
-
-    def __exit__(self, *exc) -> None:
-        if self.url:
-            import psycopg
-
-            with psycopg.connect(self.admin_url, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
-
-
 # -- the sitting --------------------------------------------------------------------------------
 
 
@@ -265,7 +234,7 @@ async def _sitting(args, pki) -> int:
     for tag, root in versions:
         suffix = f" ({tag})" if tag else ""
         if args.only in (None, "unsigned"):
-            with _PgDatabase(args.postgres) as db:
+            with FreshPostgres(args.postgres) as db:
                 load = _load()
                 run = await hub_throughput.measure(
                     "unsigned, policy off, rules off" + suffix,
@@ -287,7 +256,7 @@ async def _sitting(args, pki) -> int:
                 "AXIS_REVOCATION_POLICY": "soft-fail",
                 "AXIS_REVOCATION_FETCH": "true" if args.fetch == "on" else "false",
             }
-            with _PgDatabase(args.postgres) as db:
+            with FreshPostgres(args.postgres) as db:
                 load = _load()
                 run = await hub_throughput.measure(
                     f"real: 2 signatures {args.level}, strict, rules on, fetch {args.fetch}"

@@ -13,6 +13,10 @@ no later than the data they rest on would stop being accepted by pyHanko itself:
    and at most ``max_age`` seconds after it was fetched, whichever comes first, a little early
    so that no cached answer is ever judged stale. Concurrent fetches of the same data, from
    any thread, wait for one request. Failed fetches are not kept: the next document asks again.
+   Only the first document to need an answer waits for the responder: an answer used in the
+   last fifth of its life is fetched again in the background (refresh-ahead) and replaces the
+   old one when it arrives; until then, and if the responder is down, the old one is served
+   while it is still usable. So under steady traffic no fetch is on the request path.
 
 2. ``PathCache``: the path pyHanko built and validated (RFC 5280 path checks and revocation
    of every certificate in it) for a signer's or a timestamp authority's certificate, keyed by
@@ -32,6 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import logging
 import threading
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable
@@ -51,8 +56,12 @@ from pyhanko_certvalidator.util import issuer_serial
 
 from signing._speedups import fully_parsed
 
+log = logging.getLogger(__name__)
+
 # An answer is dropped this long before pyHanko would call it stale (clock steps, slow checks).
 EXPIRY_MARGIN = timedelta(seconds=30)
+# A refresh that failed is not tried again by every document: once per this long at most.
+REFRESH_RETRY = timedelta(seconds=30)
 
 
 class _Lru:
@@ -94,6 +103,9 @@ class _Lru:
 
     def __len__(self) -> int:
         return len(self._items)
+
+    def __contains__(self, key) -> bool:
+        return key in self._items
 
 
 def _now() -> datetime:
@@ -138,19 +150,30 @@ class RevocationCache:
     """OCSP responses and CRLs shared by every validation context made with `fetchers()`."""
 
     def __init__(
-        self, *, per_request_timeout: float = 5.0, max_age: float = 3600.0, max_entries: int = 4096
+        self,
+        *,
+        per_request_timeout: float = 5.0,
+        max_age: float = 3600.0,
+        max_entries: int = 4096,
+        refresh_ahead: float = 0.2,
     ) -> None:
         self.timeout = per_request_timeout
         self.max_age = timedelta(seconds=max_age)
+        self.refresh_ahead = refresh_ahead
         self._data = _Lru(max_entries)
         self._inflight: dict = {}
         self._lock = threading.Lock()
-        self.fetches = 0  # fetches actually made (after deduplication)
+        self._refresh_at: dict = {}  # key -> when a use of its entry fetches it again, ahead
+        self._refetch: dict = {}  # key -> (refetch, usable_until) of its last fetch
+        self._refreshing: set = set()
+        self.fetches = 0  # fetches made on the request path (after deduplication)
         self.fetched: Counter = Counter()  # ... per key, since the last clear()
+        self.refreshes = 0  # background fetches that replaced an entry
+        self.refresh_failures = 0
 
     def fetchers(self) -> Fetchers:
         """Fetchers for one validation context (the AIA certificate fetcher is its own)."""
-        budget = FetchBudget(FetchLimits())
+        budget = _budget()
         return Fetchers(
             ocsp_fetcher=_SharedOCSP(self, budget),
             crl_fetcher=_SharedCRL(self, budget),
@@ -162,6 +185,13 @@ class RevocationCache:
     def cached(self, key):
         return self._data.get(key, _now())
 
+    def use(self, key):
+        """The cached value for `key` (None if there is none), refreshed ahead if due."""
+        hit = self.cached(key)
+        if hit is not None:
+            self._refresh_if_due(key)
+        return hit
+
     def cached_values(self, kind: str) -> list:
         return [v for k, v in self._data_items() if k[0] == kind]
 
@@ -170,10 +200,11 @@ class RevocationCache:
         with self._data._lock:
             return [(k, v) for k, (exp, v) in self._data._items.items() if exp > now]
 
-    async def get(self, key, fetch: Callable, usable_until: Callable):
+    async def get(self, key, fetch: Callable, usable_until: Callable, refetch: Callable):
         """The cached value for `key`, or the result of `fetch()` (one call however many
-        threads ask at once), kept until `usable_until(value)` or max_age."""
-        hit = self.cached(key)
+        threads ask at once), kept until `usable_until(value)` or max_age. `refetch()` fetches
+        it again outside any validation (its own fetch budget), for the refresh ahead."""
+        hit = self.use(key)
         if hit is not None:
             return hit
         with self._lock:
@@ -199,18 +230,80 @@ class RevocationCache:
                 self._inflight.pop(key, None)
             fut.set_exception(exc)
             raise
-        until = usable_until(value)
-        if until is not None:
-            self._data.put(key, min(until, _now() + self.max_age), value)
+        with self._lock:
+            if len(self._refetch) > 2 * self._data.max_entries:  # keys the LRU dropped
+                self._refetch = {k: v for k, v in self._refetch.items() if k in self._data}
+                self._refresh_at = {k: v for k, v in self._refresh_at.items() if k in self._data}
+            self._refetch[key] = (refetch, usable_until)
+        self._store(key, value, usable_until)
         with self._lock:  # only once stored: a later asker finds it in the cache
             self._inflight.pop(key, None)
         fut.set_result(value)
         return value
 
+    def _store(self, key, value, usable_until: Callable) -> None:
+        until = usable_until(value)
+        if until is None:
+            return
+        now = _now()
+        until = min(until, now + self.max_age)
+        self._data.put(key, until, value)
+        with self._lock:
+            self._refresh_at[key] = until - (until - now) * self.refresh_ahead
+
+    def _refresh_if_due(self, key) -> None:
+        due = self._refresh_at.get(key)
+        now = _now()
+        if due is None or now < due:
+            return
+        with self._lock:
+            if key in self._refreshing or key not in self._refetch:
+                return
+            self._refreshing.add(key)
+            self._refresh_at[key] = now + REFRESH_RETRY  # until the refresh stores its own
+            refetch, usable_until = self._refetch[key]
+        _refresher().submit(self._refresh, key, refetch, usable_until)
+
+    def _refresh(self, key, refetch: Callable, usable_until: Callable) -> None:
+        try:
+            value = asyncio.run(refetch())
+            for item in value if isinstance(value, list) else [value]:
+                fully_parsed(item)
+            self._store(key, value, usable_until)
+            self.refreshes += 1
+        except Exception as exc:  # noqa: BLE001 - the old answer serves while it is usable
+            self.refresh_failures += 1
+            log.warning("refreshing revocation data %s ahead failed: %s", key[0], exc)
+        finally:
+            with self._lock:
+                self._refreshing.discard(key)
+
     def clear(self) -> None:
         self._data.clear()
-        self.fetches = 0
+        with self._lock:
+            self._refresh_at.clear()
+            self._refetch.clear()
+        self.fetches = self.refreshes = self.refresh_failures = 0
         self.fetched.clear()
+
+
+_refresher_pool: concurrent.futures.ThreadPoolExecutor | None = None
+_refresher_lock = threading.Lock()
+
+
+def _refresher() -> concurrent.futures.ThreadPoolExecutor:
+    """Threads for refreshes ahead, made on first use (so after `axis serve` forks)."""
+    global _refresher_pool
+    with _refresher_lock:
+        if _refresher_pool is None:
+            _refresher_pool = concurrent.futures.ThreadPoolExecutor(
+                2, thread_name_prefix="axis-revocation-refresh"
+            )
+        return _refresher_pool
+
+
+def _budget() -> FetchBudget:
+    return FetchBudget(FetchLimits())
 
 
 class _SharedOCSP(OCSPFetcher):
@@ -221,8 +314,14 @@ class _SharedOCSP(OCSPFetcher):
 
     async def fetch(self, cert, authority) -> ocsp.OCSPResponse:
         key = ("ocsp", issuer_serial(cert))
+        timeout = self.cache.timeout
+
+        def refetch():
+            fetcher = RequestsOCSPFetcher(per_request_timeout=timeout, budget=_budget())
+            return fetcher.fetch(cert, authority)
+
         resp = await self.cache.get(
-            key, lambda: self.inner.fetch(cert, authority), ocsp_usable_until
+            key, lambda: self.inner.fetch(cert, authority), ocsp_usable_until, refetch
         )
         self.seen[key[1]] = resp
         return resp
@@ -232,7 +331,7 @@ class _SharedOCSP(OCSPFetcher):
 
     def fetched_responses_for_cert(self, cert) -> Iterable[ocsp.OCSPResponse]:
         iss = issuer_serial(cert)
-        resp = self.seen.get(iss) or self.cache.cached(("ocsp", iss))
+        resp = self.seen.get(iss) or self.cache.use(("ocsp", iss))
         if resp is None:
             return set()
         self.seen[iss] = resp
@@ -248,11 +347,13 @@ class _SharedCRL(CRLFetcher):
     async def fetch(self, cert, *, use_deltas=True):
         key = ("crl", issuer_serial(cert), use_deltas)
 
-        async def fetch_now():
-            inner = RequestsCRLFetcher(per_request_timeout=self.cache.timeout, budget=self.budget)
+        timeout = self.cache.timeout
+
+        async def fetch_now(budget=self.budget):
+            inner = RequestsCRLFetcher(per_request_timeout=timeout, budget=budget)
             return list(await inner.fetch(cert, use_deltas=use_deltas))
 
-        crls = await self.cache.get(key, fetch_now, crl_usable_until)
+        crls = await self.cache.get(key, fetch_now, crl_usable_until, lambda: fetch_now(_budget()))
         self.seen[key[1]] = crls
         return crls
 
@@ -263,7 +364,7 @@ class _SharedCRL(CRLFetcher):
         iss = issuer_serial(cert)
         crls = self.seen.get(iss)
         if crls is None:
-            crls = self.cache.cached(("crl", iss, True))
+            crls = self.cache.use(("crl", iss, True))
             if crls is None:
                 raise KeyError(iss)  # pyHanko's signal to fetch
             self.seen[iss] = crls

@@ -152,6 +152,78 @@ def test_revocation_data_expires_before_pyhanko_would_call_it_stale(hub_document
     assert rev.fetches == fetched + kept  # every answer asked for again
 
 
+def _wait_for(condition, seconds: float = 20.0) -> bool:
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def test_an_answer_near_its_end_is_fetched_again_off_the_request_path(hub_documents, pki):
+    """Refresh-ahead: a document that uses an answer in the last fifth of its life is judged
+    with that answer at once, and the responders are asked again in the background; the new
+    answers replace the old, so the next documents never wait for a responder."""
+    _plain, cached = _configs(load_certs([pki.trust_root]), allow_fetching=True)
+    data = hub_documents["leader+seal B-T"]
+    assert validate_pdf(data, cached).indication == "TOTAL_PASSED"
+    rev = cached.engine().revocation
+    on_request_path = rev.fetches
+    before = dict(rev._data._items)
+    assert before
+    past = datetime.now(UTC) - timedelta(seconds=1)
+    rev._refresh_at.update(dict.fromkeys(before, past))
+    paths = cached.engine().paths._data._items  # validated paths expire first, as in a hub
+    for key, (_expires, value) in list(paths.items()):
+        paths[key] = (past, value)
+
+    assert validate_pdf(data, cached).indication == "TOTAL_PASSED"
+    assert rev.fetches == on_request_path  # served from the cache, nobody waited
+    assert _wait_for(lambda: rev.refreshes == len(before)), (rev.refreshes, rev.refresh_failures)
+    after = rev._data._items
+    assert set(after) == set(before)
+    for key, (expires, value) in after.items():
+        assert value is not before[key][1]  # a new answer from the responder
+        assert expires >= before[key][0]
+        assert rev._refresh_at[key] > datetime.now(UTC)  # due again only near its new end
+    assert validate_pdf(data, cached).indication == "TOTAL_PASSED"
+    assert rev.fetches == on_request_path and rev.refreshes == len(before)
+
+
+def test_a_responder_down_at_refresh_time_leaves_the_answer_in_use(hub_documents, pki):
+    """The refresh's fetch fails here by raising as the requests fetcher does when nothing
+    listens (this fault is injected: the test PKI's responders cannot be stopped for one test).
+    The old answer is served until it expires, and the refresh is not tried by every document
+    but again after REFRESH_RETRY."""
+    _plain, cached = _configs(load_certs([pki.trust_root]), allow_fetching=True)
+    validate_pdf(hub_documents["leader+seal B-T"], cached)
+    rev = cached.engine().revocation
+    key = next(k for k in rev._data._items if k[0] == "ocsp")
+    answer = rev.cached(key)
+    attempts = []
+
+    async def responder_down():
+        attempts.append(1)
+        raise ConnectionError("connection refused")
+
+    rev._refetch[key] = (responder_down, validation_cache.ocsp_usable_until)
+
+    def ask():
+        return rev.use(key)
+
+    rev._refresh_at[key] = datetime.now(UTC) - timedelta(seconds=1)
+    assert ask() is answer
+    assert _wait_for(lambda: rev.refresh_failures == 1)
+    for _ in range(5):
+        assert ask() is answer
+    assert len(attempts) == 1 and rev.refresh_failures == 1
+    due = rev._refresh_at[key] - datetime.now(UTC)
+    assert timedelta(0) < due <= validation_cache.REFRESH_RETRY
+
+
 def test_the_caches_are_bounded():
     lru = validation_cache._Lru(3)
     far = datetime.now(UTC) + timedelta(hours=1)
