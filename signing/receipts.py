@@ -65,7 +65,11 @@ def utc_text(value: dt.datetime | None) -> str | None:
         return None
     if value.tzinfo is None:
         raise ValueError("naive datetime in evidence")
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    utc = value.astimezone(dt.UTC)
+    if utc.year < 1000:  # strftime's %Y, unpadded, as every entry so far was written
+        return utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # the same text as that strftime, in half the time (~35 times per document)
+    return utc.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 # --- the hub's key ---------------------------------------------------------------------------

@@ -26,6 +26,9 @@ class MessageAccepted:
     message: Message  # an edoc or a status package
     deliveries: list[Delivery]
     prepared: dict = field(default_factory=dict, compare=False, repr=False)  # see EventBus
+    # False: nobody is handed a receipt for it (the status 01 an acknowledgement makes, whose
+    # own signed receipt proves it), so none is signed
+    answered: bool = True
 
 
 @dataclass(frozen=True)

@@ -158,6 +158,7 @@ class _NewStatus:
     code: str
     at: datetime
     events: tuple[MessageAccepted, StatusRecorded] | None = None
+    answered: bool = True  # a caller gets its receipt (not so an acknowledgement's 01)
 
     def prepared(self, hub: Hub) -> tuple[MessageAccepted, StatusRecorded]:
         """Its events, prepared once (the evidence log hashes and signs there). A status
@@ -165,7 +166,9 @@ class _NewStatus:
         it, in it."""
         if self.events is None:
             self.events = (
-                hub.events.prepare(MessageAccepted(self.message, self.deliveries)),
+                hub.events.prepare(
+                    MessageAccepted(self.message, self.deliveries, answered=self.answered)
+                ),
                 hub.events.prepare(
                     StatusRecorded(
                         self.about,
@@ -196,6 +199,7 @@ def _new_status(
     findings: list[dict] | None = None,
     resend_key: str | None = None,
     path: str = STATUS_PATH,
+    answered: bool = True,
 ) -> _NewStatus:
     """The status package (built here when the client sent JSON) and its rows. Callers that
     already hold the document's message, targets or agency name pass them in; `resend_key` is
@@ -270,6 +274,7 @@ def _new_status(
         agency=agency,
         code=code,
         at=now,
+        answered=answered,
     )
 
 
@@ -426,6 +431,7 @@ def acknowledge(hub: Hub, principal: Principal, message_ids: list[str]) -> list[
                 about=row,
                 targets=[docs[row.document_id].sender_code],  # the caller holds a delivery
                 agency_name=name,
+                answered=False,
             )
             for message_id, row in pending.items()
             if row.kind == "edoc"

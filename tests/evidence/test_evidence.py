@@ -90,6 +90,35 @@ def test_every_receipt_is_signed_and_openssl_accepts_it(live, parties, tmp_path)
     # a resend answers the very receipt the log holds
     again = parties[SENDER].send(document())
     assert again.status_code == 200 and again.json() == receipt
+    # Every message a client sent has its signed receipt in the log; the status 01 the hub
+    # made for the acknowledgement has none (nobody is handed it: the acknowledgement's own
+    # receipt proves that fact), and is logged all the same.
+    with live.hub.db.read() as session:
+        accepted = session.execute(
+            text(
+                "SELECT m.status_code, m.sender_code, e.receipt FROM evidence_log e "
+                "JOIN messages m ON m.id = e.row_key WHERE e.event = 'accepted'"
+            )
+        ).all()
+    signed = {(code, sender) for code, sender, body in accepted if body}
+    assert signed == {(None, SENDER), ("06", RECIPIENTS[0]), ("03", RECIPIENTS[1])}
+    assert [(code, sender) for code, sender, body in accepted if not body] == [
+        ("01", RECIPIENTS[0])
+    ]
+
+
+def test_receipt_times_are_written_as_ever():
+    """`utc_text` (made faster) writes every time as the strftime every earlier entry used."""
+    import random
+    from datetime import UTC, datetime, timedelta, timezone
+
+    rng = random.Random(18)
+    for _ in range(20_000):
+        value = datetime(2000, 1, 1, tzinfo=UTC) + timedelta(
+            seconds=rng.randrange(0, 3_000_000_000), microseconds=rng.choice([0, 7, 999_999])
+        )
+        value = value.astimezone(timezone(timedelta(minutes=rng.randrange(-720, 840, 15))))
+        assert rc.utc_text(value) == value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _sealed(live) -> evidence.SealResult:
