@@ -47,6 +47,17 @@
    a certificate is a pure function of the two DER encodings, so the answer is kept per pair
    (bounded); the signatures of the same leaders, seals and TSA repeat the same pairs.
 
+7. PDF objects. pyHanko's ``read_object`` walks the stream a byte or a token at a time, with a
+   seek back after nearly every peek; the modification analysis reads every object of the
+   signed revision (a third of a validation). ``read_object`` here parses dictionaries,
+   arrays, names, numbers, references, booleans and null straight from the reader's bytes with
+   regular expressions, building the same objects with pyHanko's own constructors (same
+   types, same ``container_ref``, stream left at the same place); strings, hex strings, names
+   with escapes and stream payloads are read by pyHanko's functions at that offset. Anything
+   else (a comment, a repeated key, a malformed token, the end of the data, content streams,
+   metadata streams, a stream other than ``io.BytesIO``) goes back to the start of the object
+   and to pyHanko's ``read_object``, so errors and warnings stay pyHanko's.
+
 ``install()`` is idempotent; ``uninstall()`` exists so a benchmark can measure plain pyHanko.
 """
 
@@ -54,6 +65,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import io
 import os
 import re
 import threading
@@ -341,12 +353,168 @@ def fast_encoding():
         _encoding.fast = before
 
 
+_orig_read_object = generic.read_object
+_NO_CONTENT = generic.ContentOpReading.NO
+_PDF_WS_RUN = re.compile(b"[" + re.escape(_misc.PDF_WHITESPACE) + b"]*")
+_NAME_TOKEN = re.compile(b"/([^" + re.escape(_misc.PDF_WHITESPACE + _misc.PDF_DELIMITERS) + b"]*)")
+_NUMBER_END = generic.NumberObject.NumberPattern
+_INDIRECT_PEEK = generic.INDIRECT_PATTERN
+# a reference whose whitespace pyHanko's reader also skips (`\s` holds \v, PDF whitespace not)
+_REFERENCE = re.compile(rb"(\d+)[ \t\n\r\f]+(\d+)[ \t\n\r\f]+R")
+_SLASH, _LT, _GT, _LBRACKET, _RBRACKET, _LPAREN = b"/<>[]("
+_PERCENT, _T, _F, _N, _S = b"%tfns"
+_DIGITS = frozenset(b"0123456789")
+_SIGNS = frozenset(generic.NUMBER_SIGNS)
+
+
+class _Defer(Exception):
+    """Not the common case: pyHanko's own reader reads the whole object."""
+
+
+def read_object(stream, container_ref, as_metadata_stream=False, in_content_stream=_NO_CONTENT):
+    """pyHanko's read_object: the same object, the stream left at the same place (see 7.)."""
+    if in_content_stream is not _NO_CONTENT or as_metadata_stream or type(stream) is not io.BytesIO:
+        return _orig_read_object(stream, container_ref, as_metadata_stream, in_content_stream)
+    start = stream.tell()
+    try:
+        obj, end = _ObjectParser(stream, container_ref).value(start)
+    except Exception:  # _Defer, or anything unusual: pyHanko's reader decides
+        stream.seek(start)
+        return _orig_read_object(stream, container_ref, as_metadata_stream, in_content_stream)
+    stream.seek(end)
+    return obj
+
+
+class _ObjectParser:
+    __slots__ = ("stream", "data", "container_ref", "_handler")
+
+    def __init__(self, stream, container_ref) -> None:
+        self.stream = stream
+        self.data = stream.getvalue()  # the reader's bytes themselves, not a copy
+        self.container_ref = container_ref
+        self._handler = None
+
+    def handler(self):
+        if self._handler is None:
+            self._handler = self.container_ref.get_pdf_handler()
+        return self._handler
+
+    def skip_whitespace(self, pos: int) -> int:
+        pos = _PDF_WS_RUN.match(self.data, pos).end()
+        if pos >= len(self.data) or self.data[pos] == _PERCENT:
+            raise _Defer  # a comment, or the end of the data
+        return pos
+
+    def by_pyhanko(self, read, pos: int):
+        stream = self.stream
+        stream.seek(pos)
+        obj = read(stream)
+        return obj, stream.tell()
+
+    def value(self, pos: int):
+        data = self.data
+        if pos >= len(data):
+            raise _Defer
+        c = data[pos]
+        if c == _SLASH:
+            obj, pos = self.name(pos)
+        elif c == _LT:
+            if data[pos + 1 : pos + 2] == b"<":
+                obj, pos = self.dictionary(pos)
+            else:
+                obj, pos = self.by_pyhanko(generic.read_hex_string_from_stream, pos)
+        elif c == _LBRACKET:
+            obj, pos = self.array(pos)
+        elif c in _DIGITS:
+            ref = _INDIRECT_PEEK.match(data[pos : pos + 20])
+            if ref is None:
+                obj, pos = self.number(pos)
+            else:
+                m = _REFERENCE.match(data, pos)
+                if m is None:
+                    raise _Defer
+                idnum, generation = int(m.group(1)), int(m.group(2))
+                if not (idnum > 0 and generation >= 0):
+                    raise _Defer
+                obj = generic.IndirectObject(idnum, generation, self.handler())
+                pos = m.end()
+        elif c in _SIGNS:
+            obj, pos = self.number(pos)
+        elif c == _LPAREN:
+            obj, pos = self.by_pyhanko(generic.read_string_from_stream, pos)
+        elif c == _T and data.startswith(b"true", pos):
+            obj, pos = generic.BooleanObject(True), pos + 4
+        elif c == _F and data.startswith(b"false", pos):
+            obj, pos = generic.BooleanObject(False), pos + 5
+        elif c == _N and data.startswith(b"null", pos):
+            obj, pos = generic.NullObject(), pos + 4
+        else:
+            raise _Defer
+        obj.container_ref = self.container_ref
+        return obj, pos
+
+    def name(self, pos: int):
+        m = _NAME_TOKEN.match(self.data, pos)
+        return generic._decode_name(m.group(1)), m.end()
+
+    def number(self, pos: int):
+        m = _NUMBER_END.search(self.data, pos)
+        end = len(self.data) if m is None else m.start()
+        num = self.data[pos:end]
+        if b"." in num:
+            return generic.FloatObject(num.decode("ascii")), end
+        return generic.NumberObject(num.decode("ascii")), end
+
+    def array(self, pos: int):
+        data = self.data
+        arr = generic.ArrayObject()
+        pos += 1
+        while True:
+            pos = self.skip_whitespace(pos)
+            if data[pos] == _RBRACKET:
+                return arr, pos + 1
+            obj, pos = self.value(pos)
+            arr.append(obj)
+
+    def dictionary(self, pos: int):
+        data = self.data
+        entries: dict = {}
+        pos += 2
+        while True:
+            pos = self.skip_whitespace(pos)
+            c = data[pos]
+            if c == _GT:
+                if data[pos + 1 : pos + 2] != b">":
+                    raise _Defer
+                pos += 2
+                break
+            if c != _SLASH:
+                raise _Defer
+            key, pos = self.name(pos)
+            pos = self.skip_whitespace(pos)
+            value, pos = self.value(pos)
+            if key in entries:
+                raise _Defer  # pyHanko warns, or refuses in strict mode
+            entries[key] = value
+        after = _PDF_WS_RUN.match(data, pos).end()
+        if after < len(data) and data[after] not in (_S, _PERCENT):
+            return generic.DictionaryObject(entries), pos  # no stream keyword follows
+        stream = self.stream
+        stream.seek(pos)
+        payload = generic._maybe_read_stream_payload(stream, entries, self.handler())
+        pos = stream.tell()
+        if payload is None:
+            return generic.DictionaryObject(entries), pos
+        return generic.StreamObject(entries, encoded_data=payload), pos
+
+
 def install() -> None:
     generic.read_hex_string_from_stream = read_hex_string_from_stream
     generic.read_until_delimiter = _misc.read_until_delimiter = read_until_delimiter
     generic.read_non_whitespace = _misc.read_non_whitespace = read_non_whitespace
     generic._decode_name = _decode_name
     generic.decode_pdfdocencoding = decode_pdfdocencoding
+    generic.read_object = read_object
     _generic_cms.check_ess_certid = check_ess_certid
     _x509.NameTypeAndValue._ldap_string_prep = _ldap_string_prep
     _x509.Name.hashable = property(_name_hashable)
@@ -363,6 +531,7 @@ def uninstall() -> None:
     generic.read_non_whitespace = _misc.read_non_whitespace = _orig_read_non_whitespace
     generic._decode_name = _orig_decode_name
     generic.decode_pdfdocencoding = _orig_decode_pdfdoc
+    generic.read_object = _orig_read_object
     _generic_cms.check_ess_certid = _orig_check_ess
     _x509.NameTypeAndValue._ldap_string_prep = _orig_prep
     _x509.Name.hashable = _orig_name_hashable
