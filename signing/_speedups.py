@@ -58,6 +58,14 @@
    metadata streams, a stream other than ``io.BytesIO``) goes back to the start of the object
    and to pyHanko's ``read_object``, so errors and warnings stay pyHanko's.
 
+8. Historical revisions. pyHanko's ``HistoricalResolver`` copies every object it hands out,
+   re-pointing each reference to itself (``_subsume_object``), and builds a new container
+   reference (a frozen dataclass) for every value, numbers and names included, only to throw
+   it away: a primitive is handed out as it is. Here the copy of a plain dictionary, stream,
+   array or reference is made with the same constructors, a primitive is handed out after the
+   same check (it must have a container reference), and anything else (encrypted proxies,
+   subclasses such as metadata streams) goes to pyHanko's own code.
+
 ``install()`` is idempotent; ``uninstall()`` exists so a benchmark can measure plain pyHanko.
 """
 
@@ -74,6 +82,7 @@ from asn1crypto import core as _core
 from asn1crypto import x509 as _x509
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils import misc as _misc
+from pyhanko.pdf_utils.reader import HistoricalResolver
 from pyhanko.sign import general as _general
 from pyhanko.sign.validation import generic_cms as _generic_cms
 
@@ -508,6 +517,57 @@ class _ObjectParser:
         return generic.StreamObject(entries, encoded_data=payload), pos
 
 
+_orig_subsume = HistoricalResolver._subsume_object
+_PRIMITIVES = frozenset(
+    {
+        generic.NameObject,
+        generic.NumberObject,
+        generic.FloatObject,
+        generic.TextStringObject,
+        generic.ByteStringObject,
+        generic.BooleanObject,
+        generic.NullObject,
+    }
+)
+
+
+def _subsume_object(self, obj):
+    """pyHanko's HistoricalResolver._subsume_object: the same copy (see 8.)."""
+    cls = type(obj)
+    if cls in _PRIMITIVES:
+        # pyHanko's raises when there is no container reference, or one with no number
+        if type(obj.get_container_ref()) is not generic.Reference:
+            return _orig_subsume(self, obj)
+        return obj
+    if cls is generic.IndirectObject:
+        ref = obj.get_container_ref()
+        if type(ref) is not generic.Reference:
+            return _orig_subsume(self, obj)
+        return generic.IndirectObject(idnum=obj.idnum, generation=obj.generation, pdf=self)
+    if cls is generic.DictionaryObject:
+        ref = obj.get_container_ref()
+        if type(ref) is not generic.Reference:
+            return _orig_subsume(self, obj)
+        result = generic.DictionaryObject({k: _subsume_object(self, v) for k, v in obj.items()})
+    elif cls is generic.ArrayObject:
+        ref = obj.get_container_ref()
+        if type(ref) is not generic.Reference:
+            return _orig_subsume(self, obj)
+        result = generic.ArrayObject([_subsume_object(self, v) for v in obj])
+    elif cls is generic.StreamObject:
+        ref = obj.get_container_ref()
+        if type(ref) is not generic.Reference:
+            return _orig_subsume(self, obj)
+        result = generic.StreamObject(
+            {k: _subsume_object(self, v) for k, v in obj.items()},
+            encoded_data=obj.encoded_data,
+        )
+    else:
+        return _orig_subsume(self, obj)
+    result.container_ref = generic.Reference(idnum=ref.idnum, generation=ref.generation, pdf=self)
+    return result
+
+
 def install() -> None:
     generic.read_hex_string_from_stream = read_hex_string_from_stream
     generic.read_until_delimiter = _misc.read_until_delimiter = read_until_delimiter
@@ -515,6 +575,7 @@ def install() -> None:
     generic._decode_name = _decode_name
     generic.decode_pdfdocencoding = decode_pdfdocencoding
     generic.read_object = read_object
+    HistoricalResolver._subsume_object = _subsume_object
     _generic_cms.check_ess_certid = check_ess_certid
     _x509.NameTypeAndValue._ldap_string_prep = _ldap_string_prep
     _x509.Name.hashable = property(_name_hashable)
@@ -532,6 +593,7 @@ def uninstall() -> None:
     generic._decode_name = _orig_decode_name
     generic.decode_pdfdocencoding = _orig_decode_pdfdoc
     generic.read_object = _orig_read_object
+    HistoricalResolver._subsume_object = _orig_subsume
     _generic_cms.check_ess_certid = _orig_check_ess
     _x509.NameTypeAndValue._ldap_string_prep = _orig_prep
     _x509.Name.hashable = _orig_name_hashable

@@ -394,3 +394,52 @@ def test_common_objects_do_not_go_back_to_pyhanko(monkeypatch):
     assert deferred == []
     _object_outcome(b"<< /A 1 % comment\n /B 2 >>", 0, handler)
     assert deferred == [0]
+
+
+def _dump_subsumed(obj, res, depth: int = 0):
+    """A comparable form of a historical resolver's copy: every container reference and
+    reference handler must be the resolver itself (or, for primitives, the reader's)."""
+
+    def container(o):
+        ref = getattr(o, "container_ref", None)
+        if ref is None:
+            return None
+        pdf = getattr(ref, "pdf", None)
+        return (type(ref).__name__, ref.idnum, ref.generation, pdf is res, type(pdf).__name__)
+
+    if depth > 50:
+        return "..."
+    head = (type(obj).__name__, container(obj))
+    if isinstance(obj, generic.IndirectObject):
+        return (*head, obj.idnum, obj.generation, obj.reference.pdf is res)
+    if isinstance(obj, generic.DictionaryObject):
+        values = [(k, _dump_subsumed(obj.raw_get(k), res, depth + 1)) for k in obj]
+        data = obj.encoded_data if isinstance(obj, generic.StreamObject) else None
+        return (*head, values, data)
+    if isinstance(obj, generic.ArrayObject):
+        return (*head, [_dump_subsumed(obj.raw_get(i), res, depth + 1) for i in range(len(obj))])
+    return (*head, _dump(obj))
+
+
+@pytest.mark.parametrize("path", sorted(CORPUS.glob("*.pdf")), ids=lambda p: p.name)
+def test_historical_copies_are_pyhankos(path):
+    """HistoricalResolver._subsume_object sped up (signing/_speedups.py, 8.): the same copy of
+    every object of every revision of the corpus."""
+    reader = PdfFileReader(io.BytesIO(path.read_bytes()), strict=False)
+    compared = 0
+    for rev in range(reader.xrefs.total_revisions):
+        res = reader.get_historical_resolver(rev)
+        for ref in reader.xrefs.explicit_refs_in_revision(rev):
+            try:
+                raw = reader.get_object(ref, revision=rev, transparent_decrypt=False)
+            except Exception:  # noqa: BLE001 - unreadable: nothing to copy
+                continue
+            outcomes = []
+            for subsume in (_speedups._subsume_object, _speedups._orig_subsume):
+                try:
+                    outcomes.append(_dump_subsumed(subsume(res, raw), res))
+                except Exception as exc:  # noqa: BLE001 - the same failure, if any
+                    outcomes.append(("raised", type(exc).__name__))
+            assert outcomes[0] == outcomes[1], (rev, ref)
+            compared += 1
+    assert compared > 5
