@@ -408,12 +408,6 @@ class _ObjectParser:
             self._handler = self.container_ref.get_pdf_handler()
         return self._handler
 
-    def skip_whitespace(self, pos: int) -> int:
-        pos = _PDF_WS_RUN.match(self.data, pos).end()
-        if pos >= len(self.data) or self.data[pos] == _PERCENT:
-            raise _Defer  # a comment, or the end of the data
-        return pos
-
     def by_pyhanko(self, read, pos: int):
         stream = self.stream
         stream.seek(pos)
@@ -435,7 +429,7 @@ class _ObjectParser:
         elif c == _LBRACKET:
             obj, pos = self.array(pos)
         elif c in _DIGITS:
-            ref = _INDIRECT_PEEK.match(data[pos : pos + 20])
+            ref = _INDIRECT_PEEK.match(data, pos, pos + 20)  # pyHanko peeks 20 bytes
             if ref is None:
                 obj, pos = self.number(pos)
             else:
@@ -475,22 +469,31 @@ class _ObjectParser:
         return generic.NumberObject(num.decode("ascii")), end
 
     def array(self, pos: int):
-        data = self.data
+        data, value, whitespace = self.data, self.value, _PDF_WS_RUN.match
+        size = len(data)
         arr = generic.ArrayObject()
         pos += 1
         while True:
-            pos = self.skip_whitespace(pos)
-            if data[pos] == _RBRACKET:
+            pos = whitespace(data, pos).end()
+            if pos >= size:
+                raise _Defer
+            c = data[pos]
+            if c == _RBRACKET:
                 return arr, pos + 1
-            obj, pos = self.value(pos)
+            if c == _PERCENT:
+                raise _Defer
+            obj, pos = value(pos)
             arr.append(obj)
 
     def dictionary(self, pos: int):
-        data = self.data
+        data, read_value, whitespace = self.data, self.value, _PDF_WS_RUN.match
+        size = len(data)
         entries: dict = {}
         pos += 2
         while True:
-            pos = self.skip_whitespace(pos)
+            pos = whitespace(data, pos).end()
+            if pos >= size:
+                raise _Defer
             c = data[pos]
             if c == _GT:
                 if data[pos + 1 : pos + 2] != b">":
@@ -498,10 +501,13 @@ class _ObjectParser:
                 pos += 2
                 break
             if c != _SLASH:
+                raise _Defer  # not a name (a comment among them)
+            m = _NAME_TOKEN.match(data, pos)
+            key = generic._decode_name(m.group(1))
+            pos = whitespace(data, m.end()).end()
+            if pos >= size or data[pos] == _PERCENT:
                 raise _Defer
-            key, pos = self.name(pos)
-            pos = self.skip_whitespace(pos)
-            value, pos = self.value(pos)
+            value, pos = read_value(pos)
             if key in entries:
                 raise _Defer  # pyHanko warns, or refuses in strict mode
             entries[key] = value
