@@ -66,6 +66,12 @@
    same check (it must have a container reference), and anything else (encrypted proxies,
    subclasses such as metadata streams) goes to pyHanko's own code.
 
+9. Cross-reference look-ups. Which revision last changed an object, and where its current
+   version is, are asked again for every object a historical revision reads; pyHanko
+   answers by walking the revisions' sections, raising and catching KeyError in each one
+   that lacks it. A reader's sections do not change once read, so each answer is kept on the
+   reader's ``XRefCache`` (per object number and generation), misses included.
+
 ``install()`` is idempotent; ``uninstall()`` exists so a benchmark can measure plain pyHanko.
 """
 
@@ -83,6 +89,7 @@ from asn1crypto import x509 as _x509
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils import misc as _misc
 from pyhanko.pdf_utils.reader import HistoricalResolver
+from pyhanko.pdf_utils.xref import XRefCache
 from pyhanko.sign import general as _general
 from pyhanko.sign.validation import generic_cms as _generic_cms
 
@@ -574,6 +581,42 @@ def _subsume_object(self, obj):
     return result
 
 
+_orig_get_last_change = XRefCache.get_last_change
+_orig_xref_getitem = XRefCache.__getitem__
+_MISSING = object()
+
+
+def get_last_change(self, ref):
+    """pyHanko's XRefCache.get_last_change, remembered per reader (see 9.)."""
+    memo = self.__dict__.get("_axis_last_change")
+    if memo is None:
+        memo = self.__dict__.setdefault("_axis_last_change", {})
+    key = (ref.idnum, ref.generation)
+    hit = memo.get(key)
+    if hit is None:
+        try:
+            hit = _orig_get_last_change(self, ref)
+        except KeyError:
+            hit = _MISSING
+        memo[key] = hit
+    if hit is _MISSING:
+        raise KeyError(ref)
+    return hit
+
+
+def _xref_getitem(self, ref):
+    """pyHanko's XRefCache.__getitem__ (where the current version is), remembered (see 9.)."""
+    memo = self.__dict__.get("_axis_current")
+    if memo is None:
+        memo = self.__dict__.setdefault("_axis_current", {})
+    key = (ref.idnum, ref.generation)
+    try:
+        return memo[key]
+    except KeyError:
+        hit = memo[key] = _orig_xref_getitem(self, ref)
+        return hit
+
+
 def install() -> None:
     generic.read_hex_string_from_stream = read_hex_string_from_stream
     generic.read_until_delimiter = _misc.read_until_delimiter = read_until_delimiter
@@ -582,6 +625,8 @@ def install() -> None:
     generic.decode_pdfdocencoding = decode_pdfdocencoding
     generic.read_object = read_object
     HistoricalResolver._subsume_object = _subsume_object
+    XRefCache.get_last_change = get_last_change
+    XRefCache.__getitem__ = _xref_getitem
     _generic_cms.check_ess_certid = check_ess_certid
     _x509.NameTypeAndValue._ldap_string_prep = _ldap_string_prep
     _x509.Name.hashable = property(_name_hashable)
@@ -600,6 +645,8 @@ def uninstall() -> None:
     generic.decode_pdfdocencoding = _orig_decode_pdfdoc
     generic.read_object = _orig_read_object
     HistoricalResolver._subsume_object = _orig_subsume
+    XRefCache.get_last_change = _orig_get_last_change
+    XRefCache.__getitem__ = _orig_xref_getitem
     _generic_cms.check_ess_certid = _orig_check_ess
     _x509.NameTypeAndValue._ldap_string_prep = _orig_prep
     _x509.Name.hashable = _orig_name_hashable

@@ -443,3 +443,29 @@ def test_historical_copies_are_pyhankos(path):
             assert outcomes[0] == outcomes[1], (rev, ref)
             compared += 1
     assert compared > 5
+
+
+@pytest.mark.parametrize("path", sorted(CORPUS.glob("*.pdf")), ids=lambda p: p.name)
+def test_cross_reference_answers_are_pyhankos(path):
+    """XRefCache look-ups remembered (signing/_speedups.py, 9.): the same answers, asked twice,
+    for every object of the file and for numbers it does not use."""
+    xrefs = PdfFileReader(io.BytesIO(path.read_bytes()), strict=False).xrefs
+    refs = {r for rev in range(xrefs.total_revisions) for r in xrefs.explicit_refs_in_revision(rev)}
+    top = max(r.idnum for r in refs)
+    refs |= {generic.Reference(n, g) for n in (top + 1, top + 50) for g in (0, 1)}
+    refs |= {generic.Reference(r.idnum, r.generation + 1) for r in list(refs)[:20]}
+
+    def answer(fn, ref):
+        try:
+            return fn(xrefs, ref)
+        except Exception as exc:  # noqa: BLE001 - the same failure
+            return ("raised", type(exc).__name__)
+
+    answers = set()
+    for _ in range(2):
+        for ref in refs:
+            want = answer(_speedups._orig_get_last_change, ref)
+            assert answer(_speedups.get_last_change, ref) == want, ref
+            answers.add(type(want).__name__)
+            assert answer(_speedups._xref_getitem, ref) == answer(_speedups._orig_xref_getitem, ref)
+    assert answers == {"int", "tuple"}  # found and missing both compared
