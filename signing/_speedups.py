@@ -531,6 +531,7 @@ class _ObjectParser:
 
 
 _orig_subsume = HistoricalResolver._subsume_object
+_REF = generic.Reference
 _PRIMITIVES = frozenset(
     {
         generic.NameObject,
@@ -545,7 +546,8 @@ _PRIMITIVES = frozenset(
 
 
 def _subsume_object(self, obj):
-    """pyHanko's HistoricalResolver._subsume_object: the same copy (see 8.)."""
+    """pyHanko's HistoricalResolver._subsume_object: the same copy (see 8.). Primitives with
+    a numbered container (most values) are handed out as they are, checked inline."""
     cls = type(obj)
     if cls in _PRIMITIVES:
         # pyHanko's raises when there is no container reference, or one with no number
@@ -561,18 +563,37 @@ def _subsume_object(self, obj):
         ref = obj.get_container_ref()
         if type(ref) is not generic.Reference:
             return _orig_subsume(self, obj)
-        result = generic.DictionaryObject({k: _subsume_object(self, v) for k, v in obj.items()})
+        result = generic.DictionaryObject(
+            {
+                k: v
+                if type(v) in _PRIMITIVES and type(v.container_ref) is _REF
+                else _subsume_object(self, v)
+                for k, v in obj.items()
+            }
+        )
     elif cls is generic.ArrayObject:
         ref = obj.get_container_ref()
         if type(ref) is not generic.Reference:
             return _orig_subsume(self, obj)
-        result = generic.ArrayObject([_subsume_object(self, v) for v in obj])
+        result = generic.ArrayObject(
+            [
+                v
+                if type(v) in _PRIMITIVES and type(v.container_ref) is _REF
+                else _subsume_object(self, v)
+                for v in obj
+            ]
+        )
     elif cls is generic.StreamObject:
         ref = obj.get_container_ref()
         if type(ref) is not generic.Reference:
             return _orig_subsume(self, obj)
         result = generic.StreamObject(
-            {k: _subsume_object(self, v) for k, v in obj.items()},
+            {
+                k: v
+                if type(v) in _PRIMITIVES and type(v.container_ref) is _REF
+                else _subsume_object(self, v)
+                for k, v in obj.items()
+            },
             encoded_data=obj.encoded_data,
         )
     else:
