@@ -72,6 +72,12 @@
    that lacks it. A reader's sections do not change once read, so each answer is kept on the
    reader's ``XRefCache`` (per object number and generation), misses included.
 
+10. Certificates in a document security store (B-LT): pyHanko's ``dss`` module parses every
+    certificate of the DSS anew, three times per validation context, and path building then
+    parses their names and extensions again. They are the same CAs' certificates in document
+    after document, so the module's ``Certificate.load`` hands out the shared, fully parsed
+    certificate of that encoding, as the CMS extraction does (3.).
+
 ``install()`` is idempotent; ``uninstall()`` exists so a benchmark can measure plain pyHanko.
 """
 
@@ -91,6 +97,7 @@ from pyhanko.pdf_utils import misc as _misc
 from pyhanko.pdf_utils.reader import HistoricalResolver
 from pyhanko.pdf_utils.xref import XRefCache
 from pyhanko.sign import general as _general
+from pyhanko.sign.validation import dss as _dss
 from pyhanko.sign.validation import generic_cms as _generic_cms
 
 from formats.pdf_hex import read_hex_bytes
@@ -638,6 +645,15 @@ def _xref_getitem(self, ref):
         return hit
 
 
+class _InterningCertificate:
+    """Stands for asn1crypto's Certificate in pyHanko's ``dss`` module, which only calls
+    ``Certificate.load`` (see 10.)."""
+
+    @staticmethod
+    def load(encoded_data, strict=False, **kwargs):
+        return _intern(_x509.Certificate.load(encoded_data, strict=strict, **kwargs))
+
+
 def install() -> None:
     generic.read_hex_string_from_stream = read_hex_string_from_stream
     generic.read_until_delimiter = _misc.read_until_delimiter = read_until_delimiter
@@ -648,6 +664,7 @@ def install() -> None:
     HistoricalResolver._subsume_object = _subsume_object
     XRefCache.get_last_change = get_last_change
     XRefCache.__getitem__ = _xref_getitem
+    _dss.Certificate = _InterningCertificate
     _generic_cms.check_ess_certid = check_ess_certid
     _x509.NameTypeAndValue._ldap_string_prep = _ldap_string_prep
     _x509.Name.hashable = property(_name_hashable)
@@ -668,6 +685,7 @@ def uninstall() -> None:
     HistoricalResolver._subsume_object = _orig_subsume
     XRefCache.get_last_change = _orig_get_last_change
     XRefCache.__getitem__ = _orig_xref_getitem
+    _dss.Certificate = _x509.Certificate
     _generic_cms.check_ess_certid = _orig_check_ess
     _x509.NameTypeAndValue._ldap_string_prep = _orig_prep
     _x509.Name.hashable = _orig_name_hashable

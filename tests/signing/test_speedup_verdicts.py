@@ -49,3 +49,26 @@ def test_same_verdicts_without_the_speedups_on_the_real_world_pdfs(pdf):
         config = ValidationConfig(trust=TrustConfig(tuple(roots)), cache=False, time_limit=None)
         fast, plain = _both_ways(data, config)
         assert fast == plain
+
+
+def test_dss_certificates_are_parsed_once(hub_documents):  # noqa: F811
+    """The DSS of a B-LT document: its certificates are the shared, parsed ones (see
+    signing/_speedups.py, 10.), the same object from one document to the next."""
+    import io
+
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.validation import DocumentSecurityStore
+
+    def dss_certs():
+        reader = PdfFileReader(io.BytesIO(hub_documents["leader+seal B-LT"]), strict=False)
+        return list(DocumentSecurityStore.read_dss(reader).load_certs())
+
+    first, second = dss_certs(), dss_certs()
+    assert first and all(a is b for a, b in zip(first, second, strict=True))
+    _speedups.uninstall()
+    try:
+        plain = dss_certs()
+    finally:
+        _speedups.install()
+    assert [c.dump() for c in plain] == [c.dump() for c in first]
+    assert not any(a is b for a, b in zip(plain, first, strict=True))
