@@ -387,6 +387,7 @@ _REFERENCE = re.compile(rb"(\d+)[ \t\n\r\f]+(\d+)[ \t\n\r\f]+R")
 _SLASH, _LT, _GT, _LBRACKET, _RBRACKET, _LPAREN = b"/<>[]("
 _PERCENT, _T, _F, _N, _S = b"%tfns"
 _DIGITS = frozenset(b"0123456789")
+_NUMBER, _NAME, _DICTIONARY = generic.NumberObject, generic.NameObject, generic.DictionaryObject
 _SIGNS = frozenset(generic.NUMBER_SIGNS)
 
 
@@ -480,7 +481,8 @@ class _ObjectParser:
         num = self.data[pos:end]
         if b"." in num:
             return generic.FloatObject(num.decode("ascii")), end
-        return generic.NumberObject(num.decode("ascii")), end
+        # NumberObject(str) is int.__new__(NumberObject, int(str)); int() reads ASCII bytes alike
+        return int.__new__(_NUMBER, int(num)), end
 
     def array(self, pos: int):
         data, value, whitespace = self.data, self.value, _PDF_WS_RUN.match
@@ -522,12 +524,16 @@ class _ObjectParser:
             if pos >= size or data[pos] == _PERCENT:
                 raise _Defer
             value, pos = read_value(pos)
-            if key in entries:
+            if key in entries or type(key) is not _NAME:
                 raise _Defer  # pyHanko warns, or refuses in strict mode
             entries[key] = value
         after = _PDF_WS_RUN.match(data, pos).end()
         if after < len(data) and data[after] not in (_S, _PERCENT):
-            return generic.DictionaryObject(entries), pos  # no stream keyword follows
+            # no stream keyword follows: DictionaryObject(entries), whose constructor only
+            # turns keys that are not names into names
+            result = dict.__new__(_DICTIONARY)
+            dict.update(result, entries)
+            return result, pos
         stream = self.stream
         stream.seek(pos)
         payload = generic._maybe_read_stream_payload(stream, entries, self.handler())
