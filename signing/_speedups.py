@@ -384,7 +384,11 @@ _NUMBER_END = generic.NumberObject.NumberPattern
 _INDIRECT_PEEK = generic.INDIRECT_PATTERN
 # a reference whose whitespace pyHanko's reader also skips (`\s` holds \v, PDF whitespace not)
 _REFERENCE = re.compile(rb"(\d+)[ \t\n\r\f]+(\d+)[ \t\n\r\f]+R")
-_SLASH, _LT, _GT, _LBRACKET, _RBRACKET, _LPAREN = b"/<>[]("
+_SLASH, _LT, _GT, _LBRACKET, _RBRACKET, _LPAREN, _MINUS = b"/<>[](-"
+# numbers in an array (a font's widths, a rectangle), each ending at whitespace or the ']'
+# that ends pyHanko's number token too
+_NUMBER_TOKEN = re.compile(rb"-?[0-9]+(?:\.[0-9]*)?")
+_NUMBER_RUN = re.compile(rb"(?:-?[0-9]+(?:\.[0-9]*)?(?=[ \t\n\r\f\x00\]])[ \t\n\r\f\x00]*)+")
 _PERCENT, _T, _F, _N, _S = b"%tfns"
 _DIGITS = frozenset(b"0123456789")
 _NUMBER, _NAME, _DICTIONARY = generic.NumberObject, generic.NameObject, generic.DictionaryObject
@@ -498,6 +502,20 @@ class _ObjectParser:
                 return arr, pos + 1
             if c == _PERCENT:
                 raise _Defer
+            if c in _DIGITS or c == _MINUS:
+                run = _NUMBER_RUN.match(data, pos)
+                # pyHanko reads a reference where `N G R` follows within 20 bytes of a number
+                if run is not None and b"R" not in data[run.end() : run.end() + 20]:
+                    container = self.container_ref
+                    for token in _NUMBER_TOKEN.findall(data, pos, run.end()):
+                        if b"." in token:
+                            number = generic.FloatObject(token.decode("ascii"))
+                        else:
+                            number = int.__new__(_NUMBER, int(token))
+                        number.container_ref = container
+                        arr.append(number)
+                    pos = run.end()
+                    continue
             obj, pos = value(pos)
             arr.append(obj)
 
