@@ -9,10 +9,8 @@ edge cases stay its own.
 from __future__ import annotations
 
 import binascii
-import re
 from typing import Any
 
-_HEX_ONLY = re.compile(rb"[0-9a-fA-F]*")
 _CHUNK = 1 << 16
 
 
@@ -35,10 +33,13 @@ def read_hex_bytes(stream: Any, whitespace: bytes) -> bytes | None:
         parts.append(chunk)
     body = b"".join(parts)
     digits = body.translate(None, whitespace)
-    if not _HEX_ONLY.fullmatch(digits):
+    if len(digits) % 2:
+        digits += b"0"
+    try:
+        # unhexlify refuses any byte but a hex digit: the check is the decoding itself
+        data = binascii.unhexlify(digits)
+    except binascii.Error:
         stream.seek(start)
         return None
     stream.seek(start + 1 + len(body) + 1)
-    if len(digits) % 2:
-        digits += b"0"
-    return binascii.unhexlify(digits)
+    return data

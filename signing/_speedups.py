@@ -47,6 +47,37 @@
    a certificate is a pure function of the two DER encodings, so the answer is kept per pair
    (bounded); the signatures of the same leaders, seals and TSA repeat the same pairs.
 
+7. PDF objects. pyHanko's ``read_object`` walks the stream a byte or a token at a time, with a
+   seek back after nearly every peek; the modification analysis reads every object of the
+   signed revision (a third of a validation). ``read_object`` here parses dictionaries,
+   arrays, names, numbers, references, booleans and null straight from the reader's bytes with
+   regular expressions, building the same objects with pyHanko's own constructors (same
+   types, same ``container_ref``, stream left at the same place); strings, hex strings, names
+   with escapes and stream payloads are read by pyHanko's functions at that offset. Anything
+   else (a comment, a repeated key, a malformed token, the end of the data, content streams,
+   metadata streams, a stream other than ``io.BytesIO``) goes back to the start of the object
+   and to pyHanko's ``read_object``, so errors and warnings stay pyHanko's.
+
+8. Historical revisions. pyHanko's ``HistoricalResolver`` copies every object it hands out,
+   re-pointing each reference to itself (``_subsume_object``), and builds a new container
+   reference (a frozen dataclass) for every value, numbers and names included, only to throw
+   it away: a primitive is handed out as it is. Here the copy of a plain dictionary, stream,
+   array or reference is made with the same constructors, a primitive is handed out after the
+   same check (it must have a container reference), and anything else (encrypted proxies,
+   subclasses such as metadata streams) goes to pyHanko's own code.
+
+9. Cross-reference look-ups. Which revision last changed an object, and where its current
+   version is, are asked again for every object a historical revision reads; pyHanko
+   answers by walking the revisions' sections, raising and catching KeyError in each one
+   that lacks it. A reader's sections do not change once read, so each answer is kept on the
+   reader's ``XRefCache`` (per object number and generation), misses included.
+
+10. Certificates in a document security store (B-LT): pyHanko's ``dss`` module parses every
+    certificate of the DSS anew, three times per validation context, and path building then
+    parses their names and extensions again. They are the same CAs' certificates in document
+    after document, so the module's ``Certificate.load`` hands out the shared, fully parsed
+    certificate of that encoding, as the CMS extraction does (3.).
+
 ``install()`` is idempotent; ``uninstall()`` exists so a benchmark can measure plain pyHanko.
 """
 
@@ -54,6 +85,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import io
 import os
 import re
 import threading
@@ -62,7 +94,10 @@ from asn1crypto import core as _core
 from asn1crypto import x509 as _x509
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils import misc as _misc
+from pyhanko.pdf_utils.reader import HistoricalResolver
+from pyhanko.pdf_utils.xref import XRefCache
 from pyhanko.sign import general as _general
+from pyhanko.sign.validation import dss as _dss
 from pyhanko.sign.validation import generic_cms as _generic_cms
 
 from formats.pdf_hex import read_hex_bytes
@@ -341,12 +376,319 @@ def fast_encoding():
         _encoding.fast = before
 
 
+_orig_read_object = generic.read_object
+_NO_CONTENT = generic.ContentOpReading.NO
+_PDF_WS_RUN = re.compile(b"[" + re.escape(_misc.PDF_WHITESPACE) + b"]*")
+_NAME_TOKEN = re.compile(b"/([^" + re.escape(_misc.PDF_WHITESPACE + _misc.PDF_DELIMITERS) + b"]*)")
+_NUMBER_END = generic.NumberObject.NumberPattern
+_INDIRECT_PEEK = generic.INDIRECT_PATTERN
+# a reference whose whitespace pyHanko's reader also skips (`\s` holds \v, PDF whitespace not)
+_REFERENCE = re.compile(rb"(\d+)[ \t\n\r\f]+(\d+)[ \t\n\r\f]+R")
+_SLASH, _LT, _GT, _LBRACKET, _RBRACKET, _LPAREN, _MINUS = b"/<>[](-"
+# numbers in an array (a font's widths, a rectangle), each ending at whitespace or the ']'
+# that ends pyHanko's number token too
+_NUMBER_TOKEN = re.compile(rb"-?[0-9]+(?:\.[0-9]*)?")
+_NUMBER_RUN = re.compile(rb"(?:-?[0-9]+(?:\.[0-9]*)?(?=[ \t\n\r\f\x00\]])[ \t\n\r\f\x00]*)+")
+_PERCENT, _T, _F, _N, _S = b"%tfns"
+_DIGITS = frozenset(b"0123456789")
+_NUMBER, _NAME, _DICTIONARY = generic.NumberObject, generic.NameObject, generic.DictionaryObject
+_SIGNS = frozenset(generic.NUMBER_SIGNS)
+
+
+class _Defer(Exception):
+    """Not the common case: pyHanko's own reader reads the whole object."""
+
+
+def read_object(stream, container_ref, as_metadata_stream=False, in_content_stream=_NO_CONTENT):
+    """pyHanko's read_object: the same object, the stream left at the same place (see 7.)."""
+    if in_content_stream is not _NO_CONTENT or as_metadata_stream or type(stream) is not io.BytesIO:
+        return _orig_read_object(stream, container_ref, as_metadata_stream, in_content_stream)
+    start = stream.tell()
+    try:
+        obj, end = _ObjectParser(stream, container_ref).value(start)
+    except Exception:  # _Defer, or anything unusual: pyHanko's reader decides
+        stream.seek(start)
+        return _orig_read_object(stream, container_ref, as_metadata_stream, in_content_stream)
+    stream.seek(end)
+    return obj
+
+
+class _ObjectParser:
+    __slots__ = ("stream", "data", "container_ref", "_handler")
+
+    def __init__(self, stream, container_ref) -> None:
+        self.stream = stream
+        self.data = stream.getvalue()  # the reader's bytes themselves, not a copy
+        self.container_ref = container_ref
+        self._handler = None
+
+    def handler(self):
+        if self._handler is None:
+            self._handler = self.container_ref.get_pdf_handler()
+        return self._handler
+
+    def by_pyhanko(self, read, pos: int):
+        stream = self.stream
+        stream.seek(pos)
+        obj = read(stream)
+        return obj, stream.tell()
+
+    def value(self, pos: int):
+        data = self.data
+        if pos >= len(data):
+            raise _Defer
+        c = data[pos]
+        if c == _SLASH:
+            obj, pos = self.name(pos)
+        elif c == _LT:
+            if data[pos + 1 : pos + 2] == b"<":
+                obj, pos = self.dictionary(pos)
+            else:
+                obj, pos = self.by_pyhanko(generic.read_hex_string_from_stream, pos)
+        elif c == _LBRACKET:
+            obj, pos = self.array(pos)
+        elif c in _DIGITS:
+            ref = _INDIRECT_PEEK.match(data, pos, pos + 20)  # pyHanko peeks 20 bytes
+            if ref is None:
+                obj, pos = self.number(pos)
+            else:
+                m = _REFERENCE.match(data, pos)
+                if m is None:
+                    raise _Defer
+                idnum, generation = int(m.group(1)), int(m.group(2))
+                if not (idnum > 0 and generation >= 0):
+                    raise _Defer
+                obj = generic.IndirectObject(idnum, generation, self.handler())
+                pos = m.end()
+        elif c in _SIGNS:
+            obj, pos = self.number(pos)
+        elif c == _LPAREN:
+            obj, pos = self.by_pyhanko(generic.read_string_from_stream, pos)
+        elif c == _T and data.startswith(b"true", pos):
+            obj, pos = generic.BooleanObject(True), pos + 4
+        elif c == _F and data.startswith(b"false", pos):
+            obj, pos = generic.BooleanObject(False), pos + 5
+        elif c == _N and data.startswith(b"null", pos):
+            obj, pos = generic.NullObject(), pos + 4
+        else:
+            raise _Defer
+        obj.container_ref = self.container_ref
+        return obj, pos
+
+    def name(self, pos: int):
+        m = _NAME_TOKEN.match(self.data, pos)
+        return generic._decode_name(m.group(1)), m.end()
+
+    def number(self, pos: int):
+        m = _NUMBER_END.search(self.data, pos)
+        end = len(self.data) if m is None else m.start()
+        num = self.data[pos:end]
+        if b"." in num:
+            return generic.FloatObject(num.decode("ascii")), end
+        # NumberObject(str) is int.__new__(NumberObject, int(str)); int() reads ASCII bytes alike
+        return int.__new__(_NUMBER, int(num)), end
+
+    def array(self, pos: int):
+        data, value, whitespace = self.data, self.value, _PDF_WS_RUN.match
+        size = len(data)
+        arr = generic.ArrayObject()
+        pos += 1
+        while True:
+            pos = whitespace(data, pos).end()
+            if pos >= size:
+                raise _Defer
+            c = data[pos]
+            if c == _RBRACKET:
+                return arr, pos + 1
+            if c == _PERCENT:
+                raise _Defer
+            if c in _DIGITS or c == _MINUS:
+                run = _NUMBER_RUN.match(data, pos)
+                # pyHanko reads a reference where `N G R` follows within 20 bytes of a number
+                if run is not None and b"R" not in data[run.end() : run.end() + 20]:
+                    container = self.container_ref
+                    for token in _NUMBER_TOKEN.findall(data, pos, run.end()):
+                        if b"." in token:
+                            number = generic.FloatObject(token.decode("ascii"))
+                        else:
+                            number = int.__new__(_NUMBER, int(token))
+                        number.container_ref = container
+                        arr.append(number)
+                    pos = run.end()
+                    continue
+            obj, pos = value(pos)
+            arr.append(obj)
+
+    def dictionary(self, pos: int):
+        data, read_value, whitespace = self.data, self.value, _PDF_WS_RUN.match
+        size = len(data)
+        entries: dict = {}
+        pos += 2
+        while True:
+            pos = whitespace(data, pos).end()
+            if pos >= size:
+                raise _Defer
+            c = data[pos]
+            if c == _GT:
+                if data[pos + 1 : pos + 2] != b">":
+                    raise _Defer
+                pos += 2
+                break
+            if c != _SLASH:
+                raise _Defer  # not a name (a comment among them)
+            m = _NAME_TOKEN.match(data, pos)
+            key = generic._decode_name(m.group(1))
+            pos = whitespace(data, m.end()).end()
+            if pos >= size or data[pos] == _PERCENT:
+                raise _Defer
+            value, pos = read_value(pos)
+            if key in entries or type(key) is not _NAME:
+                raise _Defer  # pyHanko warns, or refuses in strict mode
+            entries[key] = value
+        after = _PDF_WS_RUN.match(data, pos).end()
+        if after < len(data) and data[after] not in (_S, _PERCENT):
+            # no stream keyword follows: DictionaryObject(entries), whose constructor only
+            # turns keys that are not names into names
+            result = dict.__new__(_DICTIONARY)
+            dict.update(result, entries)
+            return result, pos
+        stream = self.stream
+        stream.seek(pos)
+        payload = generic._maybe_read_stream_payload(stream, entries, self.handler())
+        pos = stream.tell()
+        if payload is None:
+            return generic.DictionaryObject(entries), pos
+        return generic.StreamObject(entries, encoded_data=payload), pos
+
+
+_orig_subsume = HistoricalResolver._subsume_object
+_REF = generic.Reference
+_PRIMITIVES = frozenset(
+    {
+        generic.NameObject,
+        generic.NumberObject,
+        generic.FloatObject,
+        generic.TextStringObject,
+        generic.ByteStringObject,
+        generic.BooleanObject,
+        generic.NullObject,
+    }
+)
+
+
+def _subsume_object(self, obj):
+    """pyHanko's HistoricalResolver._subsume_object: the same copy (see 8.). Primitives with
+    a numbered container (most values) are handed out as they are, checked inline."""
+    cls = type(obj)
+    if cls in _PRIMITIVES:
+        # pyHanko's raises when there is no container reference, or one with no number
+        if type(obj.get_container_ref()) is not generic.Reference:
+            return _orig_subsume(self, obj)
+        return obj
+    if cls is generic.IndirectObject:
+        ref = obj.get_container_ref()
+        if type(ref) is not generic.Reference:
+            return _orig_subsume(self, obj)
+        return generic.IndirectObject(idnum=obj.idnum, generation=obj.generation, pdf=self)
+    if cls is generic.DictionaryObject:
+        ref = obj.get_container_ref()
+        if type(ref) is not generic.Reference:
+            return _orig_subsume(self, obj)
+        result = generic.DictionaryObject(
+            {
+                k: v
+                if type(v) in _PRIMITIVES and type(v.container_ref) is _REF
+                else _subsume_object(self, v)
+                for k, v in obj.items()
+            }
+        )
+    elif cls is generic.ArrayObject:
+        ref = obj.get_container_ref()
+        if type(ref) is not generic.Reference:
+            return _orig_subsume(self, obj)
+        result = generic.ArrayObject(
+            [
+                v
+                if type(v) in _PRIMITIVES and type(v.container_ref) is _REF
+                else _subsume_object(self, v)
+                for v in obj
+            ]
+        )
+    elif cls is generic.StreamObject:
+        ref = obj.get_container_ref()
+        if type(ref) is not generic.Reference:
+            return _orig_subsume(self, obj)
+        result = generic.StreamObject(
+            {
+                k: v
+                if type(v) in _PRIMITIVES and type(v.container_ref) is _REF
+                else _subsume_object(self, v)
+                for k, v in obj.items()
+            },
+            encoded_data=obj.encoded_data,
+        )
+    else:
+        return _orig_subsume(self, obj)
+    result.container_ref = generic.Reference(idnum=ref.idnum, generation=ref.generation, pdf=self)
+    return result
+
+
+_orig_get_last_change = XRefCache.get_last_change
+_orig_xref_getitem = XRefCache.__getitem__
+_MISSING = object()
+
+
+def get_last_change(self, ref):
+    """pyHanko's XRefCache.get_last_change, remembered per reader (see 9.)."""
+    memo = self.__dict__.get("_axis_last_change")
+    if memo is None:
+        memo = self.__dict__.setdefault("_axis_last_change", {})
+    key = (ref.idnum, ref.generation)
+    hit = memo.get(key)
+    if hit is None:
+        try:
+            hit = _orig_get_last_change(self, ref)
+        except KeyError:
+            hit = _MISSING
+        memo[key] = hit
+    if hit is _MISSING:
+        raise KeyError(ref)
+    return hit
+
+
+def _xref_getitem(self, ref):
+    """pyHanko's XRefCache.__getitem__ (where the current version is), remembered (see 9.)."""
+    memo = self.__dict__.get("_axis_current")
+    if memo is None:
+        memo = self.__dict__.setdefault("_axis_current", {})
+    key = (ref.idnum, ref.generation)
+    try:
+        return memo[key]
+    except KeyError:
+        hit = memo[key] = _orig_xref_getitem(self, ref)
+        return hit
+
+
+class _InterningCertificate:
+    """Stands for asn1crypto's Certificate in pyHanko's ``dss`` module, which only calls
+    ``Certificate.load`` (see 10.)."""
+
+    @staticmethod
+    def load(encoded_data, strict=False, **kwargs):
+        return _intern(_x509.Certificate.load(encoded_data, strict=strict, **kwargs))
+
+
 def install() -> None:
     generic.read_hex_string_from_stream = read_hex_string_from_stream
     generic.read_until_delimiter = _misc.read_until_delimiter = read_until_delimiter
     generic.read_non_whitespace = _misc.read_non_whitespace = read_non_whitespace
     generic._decode_name = _decode_name
     generic.decode_pdfdocencoding = decode_pdfdocencoding
+    generic.read_object = read_object
+    HistoricalResolver._subsume_object = _subsume_object
+    XRefCache.get_last_change = get_last_change
+    XRefCache.__getitem__ = _xref_getitem
+    _dss.Certificate = _InterningCertificate
     _generic_cms.check_ess_certid = check_ess_certid
     _x509.NameTypeAndValue._ldap_string_prep = _ldap_string_prep
     _x509.Name.hashable = property(_name_hashable)
@@ -363,6 +705,11 @@ def uninstall() -> None:
     generic.read_non_whitespace = _misc.read_non_whitespace = _orig_read_non_whitespace
     generic._decode_name = _orig_decode_name
     generic.decode_pdfdocencoding = _orig_decode_pdfdoc
+    generic.read_object = _orig_read_object
+    HistoricalResolver._subsume_object = _orig_subsume
+    XRefCache.get_last_change = _orig_get_last_change
+    XRefCache.__getitem__ = _orig_xref_getitem
+    _dss.Certificate = _x509.Certificate
     _generic_cms.check_ess_certid = _orig_check_ess
     _x509.NameTypeAndValue._ldap_string_prep = _orig_prep
     _x509.Name.hashable = _orig_name_hashable
