@@ -219,3 +219,16 @@ class FreshPostgres:
 
             with psycopg.connect(self.admin_url, autocommit=True) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+
+def add_postgres_argument(parser) -> None:  # noqa: ANN001
+    """`--postgres [ADMIN_URL]`: fresh PostgreSQL databases per run instead of SQLite."""
+    parser.add_argument(
+        "--postgres",
+        nargs="?",
+        const=os.environ.get("AXIS_TEST_DATABASE_URL")
+        or "postgresql://postgres@127.0.0.1:5432/postgres",
+        default=None,
+        metavar="ADMIN_URL",
+        help="run against fresh PostgreSQL databases (created and dropped here), not SQLite",
+    )

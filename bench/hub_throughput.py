@@ -40,6 +40,7 @@ from axis.cli.serving import default_workers  # noqa: E402
 from bench.harness import (  # noqa: E402
     FreshPostgres,
     HttpConnection,
+    add_postgres_argument,
     axis,
     cpu_seconds,
     free_port,
@@ -428,15 +429,7 @@ def main() -> None:
     parser.add_argument(
         "--rounds", type=int, default=1, help="runs of each --evidence mode, alternating"
     )
-    parser.add_argument(
-        "--postgres",
-        nargs="?",
-        const=os.environ.get("AXIS_TEST_DATABASE_URL")
-        or "postgresql://postgres@127.0.0.1:5432/postgres",
-        default=None,
-        metavar="ADMIN_URL",
-        help="run against fresh PostgreSQL databases (created and dropped here), not SQLite",
-    )
+    add_postgres_argument(parser)
     sys.exit(asyncio.run(_run(parser.parse_args())))
 
 

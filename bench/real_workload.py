@@ -42,7 +42,7 @@ sys.path.insert(0, str(ROOT))
 
 from axis.cli.serving import default_workers  # noqa: E402
 from bench import hub_throughput  # noqa: E402
-from bench.harness import FreshPostgres, HttpConnection  # noqa: E402
+from bench.harness import FreshPostgres, HttpConnection, add_postgres_argument  # noqa: E402
 
 SENDER = "000.00.00.G22"  # the agency named in the test PKI's seal certificate (its serialNumber)
 RECIPIENTS = hub_throughput.RECIPIENTS
@@ -337,15 +337,7 @@ def main() -> None:
         help="also serve the hub of another checkout (e.g. `git worktree add` of an earlier "
         "commit) in the same sitting, each workload before this checkout's",
     )
-    parser.add_argument(
-        "--postgres",
-        nargs="?",
-        const=os.environ.get("AXIS_TEST_DATABASE_URL")
-        or "postgresql://postgres@127.0.0.1:5432/postgres",
-        default=None,
-        metavar="ADMIN_URL",
-        help="run against fresh PostgreSQL databases (created and dropped here)",
-    )
+    add_postgres_argument(parser)
     args = parser.parse_args()
     logging.disable(logging.WARNING)
     from tests.signing.pki import start_pki

@@ -576,6 +576,16 @@ _PRIMITIVES = frozenset(
 )
 
 
+def _subsumed_items(self, obj) -> dict:
+    """A dictionary's entries for its historical copy: primitives as they are, the rest copied."""
+    return {
+        k: v
+        if type(v) in _PRIMITIVES and type(v.container_ref) is _REF
+        else _subsume_object(self, v)
+        for k, v in obj.items()
+    }
+
+
 def _subsume_object(self, obj):
     """pyHanko's HistoricalResolver._subsume_object: the same copy (see 8.). Primitives with
     a numbered container (most values) are handed out as they are, checked inline."""
@@ -594,14 +604,7 @@ def _subsume_object(self, obj):
         ref = obj.get_container_ref()
         if type(ref) is not generic.Reference:
             return _orig_subsume(self, obj)
-        result = generic.DictionaryObject(
-            {
-                k: v
-                if type(v) in _PRIMITIVES and type(v.container_ref) is _REF
-                else _subsume_object(self, v)
-                for k, v in obj.items()
-            }
-        )
+        result = generic.DictionaryObject(_subsumed_items(self, obj))
     elif cls is generic.ArrayObject:
         ref = obj.get_container_ref()
         if type(ref) is not generic.Reference:
@@ -619,12 +622,7 @@ def _subsume_object(self, obj):
         if type(ref) is not generic.Reference:
             return _orig_subsume(self, obj)
         result = generic.StreamObject(
-            {
-                k: v
-                if type(v) in _PRIMITIVES and type(v.container_ref) is _REF
-                else _subsume_object(self, v)
-                for k, v in obj.items()
-            },
+            _subsumed_items(self, obj),
             encoded_data=obj.encoded_data,
         )
     else:
