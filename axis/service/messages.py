@@ -419,7 +419,14 @@ def _taken(
     with hub.db.read() as session:
         if (earlier := _resent(session, sender, sha256)) is not None:
             return Receipt.of(earlier)
-        _check_id_free(_document(session, pkg.document_id), pkg, ref)
+        try:
+            _check_id_free(_document(session, pkg.document_id), pkg, ref)
+        except Conflict:
+            # The twin may have committed between the two reads (PostgreSQL reads each
+            # statement at its own snapshot): its document, then, comes with its message.
+            if (earlier := _resent(session, sender, sha256)) is not None:
+                return Receipt.of(earlier)
+            raise
     return None
 
 
